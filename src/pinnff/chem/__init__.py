@@ -1,0 +1,1 @@
+"""Chemistry: molecules, conformers, topology perception, packing."""

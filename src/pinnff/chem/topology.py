@@ -1,0 +1,47 @@
+"""Molecules perceived from bonding: which atoms belong to which molecule.
+
+Two atoms are bonded when their distance is below ``scale`` times the sum of
+their covalent radii (ASE's ``natural_cutoffs``). Molecules are the connected
+components of that graph. Periodic cells are honoured (minimum image).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pinnff.errors import InputError
+
+
+def perceive_molecules(atoms, scale: float = 1.2) -> np.ndarray:
+    """Molecule index of each atom, shape ``(n_atoms,)``, numbered by first atom.
+
+    ``atoms`` is an :class:`ase.Atoms` (positions in Angstrom, optional cell).
+    """
+    from ase.neighborlist import natural_cutoffs, neighbor_list
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    cutoffs = natural_cutoffs(atoms, mult=scale)
+    first, second = neighbor_list("ij", atoms, cutoffs)
+    n = len(atoms)
+    graph = coo_matrix((np.ones(len(first)), (first, second)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    # renumber so molecules are ordered by their first atom
+    order = {}
+    for label in labels:
+        order.setdefault(label, len(order))
+    return np.array([order[label] for label in labels], dtype=int)
+
+
+def molecule_ids(atoms, expected_formula: str | None = None, where: str = "structure") -> np.ndarray:
+    """``mol_id`` from the file when present, else perceived; optionally check each formula."""
+    from ase.formula import Formula
+
+    mol_id = atoms.arrays["mol_id"] if "mol_id" in atoms.arrays else perceive_molecules(atoms)
+    if expected_formula is not None:
+        expected = Formula(expected_formula).count()
+        for molecule in np.unique(mol_id):
+            symbols = atoms[mol_id == molecule].get_chemical_formula()
+            if Formula(symbols).count() != expected:
+                raise InputError(f"{where}: molecule {molecule} is {symbols}, expected {expected_formula}")
+    return np.asarray(mol_id, dtype=int)
