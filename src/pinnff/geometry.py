@@ -68,9 +68,14 @@ def minimum_image(vector: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 def kabsch_rmsd(a: np.ndarray, b: np.ndarray) -> float:
     """RMSD between two conformations after optimal superposition (same atom order)."""
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    u, _, vt = np.linalg.svd(a.T @ b)
+    rotation, shift = kabsch_transform(a, b)
+    return float(np.sqrt(np.mean(np.sum((a @ rotation + shift - b) ** 2, axis=1))))
+
+
+def kabsch_transform(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation ``R`` (3, 3) and translation ``t`` (3,) with ``source @ R + t`` closest to ``target``."""
+    source_centre, target_centre = source.mean(axis=0), target.mean(axis=0)
+    u, _, vt = np.linalg.svd((source - source_centre).T @ (target - target_centre))
     sign = np.sign(np.linalg.det(u @ vt))
     rotation = u @ np.diag([1.0, 1.0, sign]) @ vt
-    return float(np.sqrt(np.mean(np.sum((a @ rotation - b) ** 2, axis=1))))
+    return rotation, target_centre - source_centre @ rotation

@@ -1,0 +1,26 @@
+# pinnff: physics-embedded neural-network force field for DEGDME (AMOEBA+ PINN).
+# The workflow only wires files; every step is a `pinnff` subcommand.
+# Run: snakemake --cores 2 --profile workflow/profiles/default
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/curate.smk"
+include: "workflow/rules/label.smk"
+include: "workflow/rules/split.smk"
+include: "workflow/rules/noise.smk"
+
+
+localrules:
+    all,
+    merge_labels,
+    split,
+    add_noise,
+    noise_stats,
+
+
+rule all:
+    input:
+        rules.curate_dimers.output.summary,
+        rules.split.output.summary,
+        rules.noise_stats.output,

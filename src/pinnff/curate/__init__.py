@@ -1,0 +1,1 @@
+"""Curation: the geometries to be labelled (conformers, monomers, dimers, trimers, scans)."""

@@ -1,0 +1,1 @@
+"""Labelling: reference energies (and forces) for curated geometries."""

@@ -1,0 +1,136 @@
+"""Electronic-structure backends behind one interface.
+
+A backend computes the total energy (kcal/mol) and optionally the forces
+(kcal/mol/Angstrom) of one neutral closed-shell structure given element
+symbols and positions in Angstrom. Two exist:
+
+- :class:`PySCFBackend`: Kohn-Sham DFT with PySCF (the reference level);
+- :class:`XTBBackend`: GFN2-xTB with tblite, for fast smoke tests only; its
+  level tag starts with ``xtb/`` and it is never called DFT.
+
+Every backend has a ``level`` tag (written into every label) and an
+``engine`` string (software and version).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from pinnff.units import BOHR_TO_ANGSTROM, HARTREE_TO_KCAL
+
+
+class LabelFailure(Exception):
+    """The calculation did not give a trustworthy result (e.g. SCF not converged)."""
+
+
+@dataclass
+class Label:
+    """One computed label: energy (kcal/mol), forces ``(n, 3)`` kcal/mol/A or None, wall time (s)."""
+
+    energy_kcal: float
+    forces_kcal_A: np.ndarray | None
+    wall_s: float
+
+
+class PySCFBackend:
+    """Kohn-Sham DFT with PySCF; ``settings`` is the ``label.pyscf`` config section."""
+
+    def __init__(self, settings: dict, threads: int = 1):
+        import pyscf
+        from pyscf import lib
+
+        self.settings = settings
+        lib.num_threads(threads)
+        self.level = level_tag({"backend": "pyscf", "pyscf": settings})
+        self.engine = f"pyscf-{pyscf.__version__}-cpu"
+
+    def _scf(self, symbols, positions_A, stabilize: int):
+        from pyscf import dft, gto
+
+        s = self.settings
+        mol = gto.M(atom=list(zip(symbols, positions_A)), basis=s["basis"], unit="Angstrom", charge=0, spin=0,
+                    verbose=0, max_memory=s["max_memory_mb"])
+        mf = dft.RKS(mol, xc=s["xc"])
+        if s["density_fit"]:
+            mf = mf.density_fit()
+        if s["dispersion"] != "none":
+            mf.disp = s["dispersion"]
+        mf.grids.level = s["grid_level"]
+        mf.conv_tol = s["conv_tol"]
+        mf.max_cycle = s["max_cycle"]
+        if stabilize == 1:  # damping and level shift, more cycles
+            mf.damp, mf.level_shift, mf.max_cycle = 0.5, 0.3, 2 * s["max_cycle"]
+        if stabilize == 2:  # second-order (Newton) SCF
+            mf = mf.newton()
+        mf.kernel()
+        return mf
+
+    def compute(self, symbols: list[str], positions_A: np.ndarray, forces: bool) -> Label:
+        """Energy (and forces) of one structure; tries up to three SCF strategies."""
+        start = time.perf_counter()
+        for stabilize in range(3):
+            mf = self._scf(symbols, positions_A, stabilize)
+            if mf.converged:
+                break
+        else:
+            raise LabelFailure("SCF did not converge (plain, damped + level shift, Newton)")
+        gradient = None
+        if forces:
+            gradient = mf.nuc_grad_method().kernel()
+        energy = float(mf.e_tot) * HARTREE_TO_KCAL
+        force = None if gradient is None else -np.asarray(gradient) * HARTREE_TO_KCAL / BOHR_TO_ANGSTROM
+        return Label(energy, force, time.perf_counter() - start)
+
+
+class XTBBackend:
+    """GFN-xTB with tblite (smoke tests only); ``settings`` is the ``label.xtb`` section."""
+
+    def __init__(self, settings: dict, threads: int = 1):
+        import tblite
+
+        self.settings = settings
+        self.level = level_tag({"backend": "xtb", "xtb": settings})
+        self.engine = f"tblite-{getattr(tblite, '__version__', 'unknown')}"
+
+    def compute(self, symbols: list[str], positions_A: np.ndarray, forces: bool) -> Label:
+        """Energy (and forces) of one structure."""
+        from ase.data import atomic_numbers
+        from tblite.interface import Calculator
+
+        start = time.perf_counter()
+        numbers = np.array([atomic_numbers[s] for s in symbols])
+        calc = Calculator(self.settings["method"], numbers, np.asarray(positions_A) / BOHR_TO_ANGSTROM)
+        calc.set("accuracy", self.settings["accuracy"])
+        calc.set("verbosity", 0)
+        try:
+            result = calc.singlepoint()
+        except RuntimeError as exc:
+            raise LabelFailure(f"tblite: {exc}") from None
+        energy = float(result.get("energy")) * HARTREE_TO_KCAL
+        force = -result.get("gradient") * HARTREE_TO_KCAL / BOHR_TO_ANGSTROM if forces else None
+        return Label(energy, force, time.perf_counter() - start)
+
+
+def make_backend(label_settings: dict):
+    """The backend named by the ``label`` config section."""
+    name = label_settings["backend"]
+    cls = {"pyscf": PySCFBackend, "xtb": XTBBackend}[name]
+    return cls(label_settings[name], threads=label_settings["threads"])
+
+
+def level_tag(label_settings: dict) -> str:
+    """Level tag of the ``label`` config section, e.g. ``dft/b3lyp-d3bj/def2-svp/df/grid1`` or ``xtb/gfn2-xtb``."""
+    name = label_settings["backend"]
+    s = label_settings[name]
+    if name == "xtb":
+        return f"xtb/{s['method']}".lower()
+    fit = "df" if s["density_fit"] else "nodf"
+    return f"dft/{s['xc']}-{s['dispersion']}/{s['basis']}/{fit}/grid{s['grid_level']}".lower()
+
+
+def level_slug(level: str) -> str:
+    """File-system name of a level tag: ``dft/b3lyp-d3bj/def2-svp/df/grid1`` -> ``dft_b3lyp-d3bj_def2-svp_df_grid1``."""
+    return level.replace("/", "_")

@@ -1,0 +1,92 @@
+"""Shipping finished labels into resources/, each folder with a manifest.
+
+A manifest (``manifest.json`` beside the chunk files) records the level of
+theory, the settings, the software versions, how the geometries were made,
+and for each chunk file its sha256, sample count, failures, engines and wall
+times. Tests re-hash every shipped file against its manifest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from pinnff.io.atomic import write_json
+from pinnff.io.structures import read_structures
+from pinnff.label.backends import level_tag
+
+MANIFEST = "manifest.json"
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _software() -> dict:
+    import ase
+    import numpy
+    import pyscf
+
+    import pinnff
+
+    versions = {"pinnff": pinnff.__version__, "pyscf": pyscf.__version__, "numpy": numpy.__version__,
+                "ase": ase.__version__, "python": platform.python_version()}
+    try:
+        import pyscf_dispersion  # noqa: F401
+        from importlib.metadata import version
+
+        versions["pyscf-dispersion"] = version("pyscf-dispersion")
+    except ImportError:
+        pass
+    return versions
+
+
+def chunk_record(path: Path) -> dict:
+    """Manifest entry of one labelled chunk file."""
+    frames = read_structures(path)
+    walls = [a.info.get("label_wall_s", 0.0) for a in frames]
+    return {
+        "file": path.name,
+        "sha256": sha256(path),
+        "samples": len(frames),
+        "failed": sum(a.info["label_status"] == "failed" for a in frames),
+        "engines": sorted({a.info.get("label_engine", "?") for a in frames}),
+        "wall_s_total": round(float(np.sum(walls)), 1),
+        "wall_s_per_sample_median": round(float(np.median(walls)), 1) if walls else 0.0,
+    }
+
+
+def ship_chunks(chunks: list[Path], destination: Path, label_settings: dict, protocol: str) -> dict:
+    """Copy ``chunks`` into ``destination`` and rewrite its manifest; returns the manifest."""
+    destination.mkdir(parents=True, exist_ok=True)
+    manifest_path = destination / MANIFEST
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"chunks": {}}
+    level = level_tag(label_settings)
+    if manifest.get("level", level) != level:
+        raise ValueError(f"{destination}: holds level {manifest['level']}, not {level}")
+    for chunk in chunks:
+        frames = read_structures(chunk)
+        if any(a.info.get("level") != level for a in frames):
+            raise ValueError(f"{chunk}: not labelled at {level}")
+        target = destination / chunk.name
+        shutil.copyfile(chunk, target)
+        manifest["chunks"][chunk.name] = chunk_record(target)
+    manifest.update(
+        level=level,
+        settings={"backend": label_settings["backend"], label_settings["backend"]: label_settings[label_settings["backend"]],
+                  "monomers_from_pool": label_settings["monomers_from_pool"]},
+        software=_software(),
+        geometry_protocol=protocol,
+        updated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        units={"energy_kcal": "kcal/mol", "e_int_kcal": "kcal/mol", "forces_kcal_A": "kcal/mol/Angstrom",
+               "positions": "Angstrom", "label_wall_s": "s"},
+    )
+    write_json(manifest_path, manifest)
+    return manifest
