@@ -1,7 +1,9 @@
 # pinnff: physics-embedded neural-network force field for DEGDME (AMOEBA+ PINN).
 # The workflow only wires files; every step is a `pinnff` subcommand.
 # Run: snakemake --cores 2 --profile workflow/profiles/default
-configfile: "config/config.yaml"
+import os
+
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
 include: "workflow/rules/common.smk"

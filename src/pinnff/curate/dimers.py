@@ -20,11 +20,17 @@ from pinnff.curate.filters import drop_duplicates
 from pinnff.curate.frames import assign_splits, cluster_frame, pool_positions
 from pinnff.curate.liquid import liquid_clusters
 from pinnff.curate.placement import dissociation_scan, random_dimer
-from pinnff.geometry import min_contact
+from pinnff.geometry import min_contact_by_molecule
 
 log = logging.getLogger(__name__)
 
 SET_NAMES = ("set_A", "set_B", "short", "long", "trimers", "scans")
+
+
+def _stacked(cluster) -> tuple[np.ndarray, np.ndarray]:
+    """All positions of a cluster and the molecule index of each atom."""
+    positions = np.concatenate(cluster.positions)
+    return positions, np.repeat(np.arange(len(cluster.positions)), len(cluster.positions[0]))
 
 
 def _frames(smiles, clusters, prefix, protocol, roles):
@@ -47,7 +53,8 @@ def curate_clusters(smiles: str, density_g_cm3: float, pool_frames: list, settin
         smiles, pool, a["n_boxes"], a["molecules_per_box"], density_g_cm3, a["packmol_tolerance_A"],
         a["neighbour_contact_A"], a["pairs_per_box"], trimers_per_box=2, seed=int(rng.integers(2**31)),
         relax_iterations=a["relax_iterations"])
-    pairs = [p for p in pairs if min_contact(*p.positions) >= settings["min_contact_A"]]
+    pairs = [p for p in pairs if min_contact_by_molecule(*_stacked(p)) >= settings["min_contact_A"]]
+    trimers = [t for t in trimers if min_contact_by_molecule(*_stacked(t)) >= settings["min_contact_A"]]
     if len(pairs) < n_a + n_scans or len(trimers) < settings["trimers"]["count"]:
         raise RuntimeError(f"liquid boxes gave {len(pairs)} pairs and {len(trimers)} trimers; "
                            "raise dimers.set_A.n_boxes or pairs_per_box")
