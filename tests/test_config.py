@@ -76,3 +76,13 @@ def test_cli_missing_file_exit_2(tmp_path):
                           "--out-dir", str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [f"pinnff dimers: error: {tmp_path / 'none.extxyz'}: no such file"]
+
+
+def test_environment_yml_has_the_pyproject_pins():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = set(project["dependencies"]) | set(project["optional-dependencies"]["test"])
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    assert pins == {p for p in pip if "==" in p}
