@@ -162,3 +162,21 @@ def test_pyscf_forces_are_minus_the_energy_gradient():
         numeric = -(backend.compute(symbols, plus, False).energy_kcal - backend.compute(symbols, minus, False).energy_kcal) / (2 * h)
         assert label.forces_kcal_A[atom, axis] == pytest.approx(numeric, abs=0.05)
     np.testing.assert_allclose(label.forces_kcal_A.sum(axis=0), 0.0, atol=0.05)
+
+
+def test_shipped_labels_survive_floating_point_noise_in_regenerated_geometries(dimers, labelled_pool, tmp_path):
+    shipped, _ = ChunkLabeller(XTBBackend(XTB), LabelStore(tmp_path / "a"), LEVEL, labelled_pool).label_all(dimers, False)
+    store = LabelStore(tmp_path / "b")
+    store.add_shipped(shipped, LEVEL)
+    regenerated = [a.copy() for a in dimers]
+    for atoms in regenerated:
+        atoms.positions += np.random.default_rng(0).uniform(-2e-6, 2e-6, atoms.positions.shape)
+    far = dimers[0].copy()
+    far.positions[:23] += 0.01  # a genuinely different geometry under the same id is not matched
+    counting = CountingBackend(XTBBackend(XTB))
+    labeller = ChunkLabeller(counting, store, LEVEL, labelled_pool)
+    again, _ = labeller.label_all(regenerated, False)
+    assert counting.calls == 0
+    assert [a.info["e_int_kcal"] for a in again] == [a.info["e_int_kcal"] for a in shipped]
+    labeller.label(far, False)
+    assert counting.calls == 1

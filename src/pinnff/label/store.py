@@ -31,6 +31,7 @@ class LabelStore:
     def __init__(self, cache_dir: str | Path):
         self.cache_dir = Path(cache_dir)
         self.shipped: dict[str, dict] = {}
+        self.shipped_by_id: dict[str, tuple[np.ndarray, np.ndarray, dict]] = {}
 
     def add_shipped(self, frames: list, level: str) -> int:
         """Index labelled frames from shipped files; returns how many were added.
@@ -47,6 +48,7 @@ class LabelStore:
             if "forces_kcal_A" in atoms.arrays:
                 entry["forces_kcal_A"] = atoms.arrays["forces_kcal_A"].tolist()
             self.shipped[structure_key(level, atoms.numbers, atoms.positions)] = entry
+            self.shipped_by_id[atoms.info["sample_id"]] = (atoms.numbers.copy(), atoms.positions.copy(), entry)
             added += 1
             if atoms.info["n_molecules"] > 1:
                 mol_id = atoms.arrays["mol_id"]
@@ -55,6 +57,20 @@ class LabelStore:
                     key = structure_key(level, atoms.numbers[part], atoms.positions[part])
                     self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0, "engine": "shipped"})
         return added
+
+    def shipped_match(self, atoms, tolerance_A: float = 1e-4) -> dict | None:
+        """The shipped entry of the same sample id whose atoms lie within ``tolerance_A`` of ``atoms``.
+
+        Catches geometries regenerated on another machine that differ from the
+        shipped ones by floating-point noise only (so their exact keys differ).
+        """
+        match = self.shipped_by_id.get(atoms.info.get("sample_id"))
+        if match is None:
+            return None
+        numbers, positions, entry = match
+        if np.array_equal(numbers, atoms.numbers) and np.abs(positions - atoms.positions).max() <= tolerance_A:
+            return entry
+        return None
 
     def get(self, key: str, need_forces: bool) -> dict | None:
         """The stored result for ``key`` (None when absent or lacking forces that are needed)."""
