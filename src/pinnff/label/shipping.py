@@ -89,4 +89,14 @@ def ship_chunks(chunks: list[Path], destination: Path, label_settings: dict, pro
                "positions": "Angstrom", "label_wall_s": "s"},
     )
     write_json(manifest_path, manifest)
+    write_level_summary(destination.parent)
     return manifest
+
+
+def write_level_summary(level_dir: Path) -> None:
+    """``summary.csv``/``summary.md`` of every shipped set of one level: counts, failures, E_int ranges."""
+    from pinnff.curate.summary import summarize, write_summary
+
+    sets = {folder.name: [a for path in sorted(folder.glob("*.extxyz")) for a in read_structures(path)]
+            for folder in sorted(p for p in level_dir.iterdir() if (p / MANIFEST).is_file())}
+    write_summary(summarize(sets), level_dir / "summary.csv", level_dir / "summary.md")
