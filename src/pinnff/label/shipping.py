@@ -30,21 +30,15 @@ def sha256(path: Path) -> str:
 
 
 def _software() -> dict:
-    import ase
-    import numpy
-    import pyscf
+    """Versions of the software that made and shipped the labels."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    import pinnff
-
-    versions = {"pinnff": pinnff.__version__, "pyscf": pyscf.__version__, "numpy": numpy.__version__,
-                "ase": ase.__version__, "python": platform.python_version()}
-    try:
-        import pyscf_dispersion  # noqa: F401
-        from importlib.metadata import version
-
-        versions["pyscf-dispersion"] = version("pyscf-dispersion")
-    except ImportError:
-        pass
+    versions = {"python": platform.python_version()}
+    for name in ("pinnff", "pyscf", "pyscf-dispersion", "tblite", "numpy", "ase", "rdkit", "packmol", "torch"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
     return versions
 
 
