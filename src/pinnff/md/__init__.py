@@ -1,0 +1,1 @@
+"""Molecular dynamics: a resumable driver around ASE integrators."""
