@@ -73,17 +73,28 @@ def test_fingerprint_ignores_rigid_motion_and_atom_order(pool, rng):
 
 
 def test_rigid_relaxation_lowers_energy_keeps_molecules_rigid(pool):
-    from pinnff.chem.packing import box_edge_A, pack_box
+    from pinnff.chem.packing import box_edge_A, exact_copies, pack_box
     from pinnff.chem.rigid_relax import relax_rigid
-    from pinnff.curate.liquid import _exact_copies
 
     box_A = box_edge_A(8, molecule.molar_mass(SMILES), 0.94)
     box = pack_box(molecule.symbols(SMILES), pool, np.arange(8) % len(pool), box_A, 2.0, seed=7)
-    molecules = _exact_copies(box, pool)
+    molecules = exact_copies(box, pool)
     relaxed, before, after = relax_rigid(molecules, SMILES, box_A, max_iter=60)
     assert after < before
     for placed, conformer in zip(relaxed, box.conformer_ids):
         assert kabsch_rmsd(placed, pool[conformer]) < 1e-9
+
+
+def test_md_box_has_the_target_density_and_whole_molecules(pool):
+    from pinnff.md.box import liquid_box
+    from pinnff.units import AVOGADRO
+
+    atoms = liquid_box(SMILES, pool, n_molecules=6, density_g_cm3=0.94, seed=2, relax_iterations=20)
+    density = atoms.get_masses().sum() / AVOGADRO / (atoms.get_volume() * 1e-24)
+    assert density == pytest.approx(0.94, rel=1e-9)
+    for m in range(6):
+        positions = atoms.positions[atoms.arrays["mol_id"] == m]
+        assert min(kabsch_rmsd(positions, conformer) for conformer in pool) < 1e-9
 
 
 def test_intermolecular_energy_gradient_matches_finite_differences(pool):

@@ -1,7 +1,6 @@
 """The Snakemake DAG: dry runs of every preset and profile, and the smoke preset end to end."""
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -17,9 +16,8 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
 def snakemake(*args, cwd):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
+    """Run the workflow's Snakemake from ``cwd`` with the venv *not* activated (as `make run` does)."""
+    return subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), *args], cwd=cwd, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm"])

@@ -1,12 +1,18 @@
 # Config validation, paths and input functions shared by all rule files.
 import json
 import math
+import os
+import sys
 from pathlib import Path
 
 from pinnff.config import validate as validate_config
 from pinnff.label.backends import level_slug, level_tag
 
 validate_config(config, where="config")
+
+# Shell rules call the `pinnff` installed beside the Python running Snakemake,
+# whether or not its environment is activated.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 R = config["results_dir"]
 LEVEL = level_tag(config["label"])

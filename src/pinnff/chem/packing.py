@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pinnff.errors import InputError
+from pinnff.geometry import kabsch_rmsd, kabsch_transform
 from pinnff.units import AVOGADRO
 
 
@@ -88,3 +89,37 @@ def pack_box(symbols: list[str], pool: list[np.ndarray], conformer_ids: np.ndarr
     n_atoms = len(symbols)
     mol_id = np.repeat(np.arange(len(order)), n_atoms)
     return PackedBox(positions=raw, mol_id=mol_id, conformer_ids=np.array(order), box_A=box_A)
+
+
+def exact_copies(box: PackedBox, pool: list[np.ndarray]) -> list[np.ndarray]:
+    """Each packed molecule replaced by the exact rigid image of its pool conformer.
+
+    Packmol writes 6 decimals; superposing the pool conformer restores exact
+    internal geometry (so monomer energies can be reused).
+    """
+    molecules = []
+    for index, conformer in enumerate(box.conformer_ids):
+        packed = box.positions[box.mol_id == index]
+        rotation, shift = kabsch_transform(pool[conformer], packed)
+        placed = pool[conformer] @ rotation + shift
+        if kabsch_rmsd(placed, packed) > 1e-3:
+            raise RuntimeError("packmol returned a distorted molecule")
+        molecules.append(placed)
+    return molecules
+
+
+def relaxed_liquid(smiles: str, pool: list[np.ndarray], conformer_ids: np.ndarray, box_A: float, tolerance_A: float,
+                   seed: int, relax_iterations: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Rigid pool conformers packed in a periodic cube, then relaxed as rigid bodies with MMFF94.
+
+    Returns the positions ``(n, 3)`` of each molecule, whole (not wrapped), and
+    the pool index of each molecule (packmol's order, grouped by conformer).
+    """
+    from pinnff.chem import molecule
+    from pinnff.chem.rigid_relax import relax_rigid
+
+    box = pack_box(molecule.symbols(smiles), pool, conformer_ids, box_A, tolerance_A, seed)
+    molecules = exact_copies(box, pool)
+    if relax_iterations:
+        molecules, _, _ = relax_rigid(molecules, smiles, box_A, max_iter=relax_iterations)
+    return molecules, box.conformer_ids

@@ -17,9 +17,8 @@ import numpy as np
 from tqdm import tqdm
 
 from pinnff.chem import molecule
-from pinnff.chem.packing import box_edge_A, pack_box
-from pinnff.chem.rigid_relax import relax_rigid
-from pinnff.geometry import center_of_mass, kabsch_rmsd, kabsch_transform, min_contact, minimum_image
+from pinnff.chem.packing import box_edge_A, relaxed_liquid
+from pinnff.geometry import center_of_mass, min_contact, minimum_image
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +29,6 @@ class LiquidCluster:
 
     positions: list[np.ndarray]
     conformer_ids: list[int]
-
-
-def _exact_copies(box, pool: list[np.ndarray]) -> list[np.ndarray]:
-    """Each packed molecule replaced by the exact rigid image of its pool conformer."""
-    molecules = []
-    for index, conformer in enumerate(box.conformer_ids):
-        packed = box.positions[box.mol_id == index]
-        rotation, shift = kabsch_transform(pool[conformer], packed)
-        placed = pool[conformer] @ rotation + shift
-        if kabsch_rmsd(placed, packed) > 1e-3:
-            raise RuntimeError("packmol returned a distorted molecule")
-        molecules.append(placed)
-    return molecules
 
 
 def _neighbour_graph(molecules: list[np.ndarray], masses: np.ndarray, box_A: float, contact_A: float):
@@ -69,30 +55,26 @@ def liquid_clusters(smiles: str, pool: list[np.ndarray], n_boxes: int, molecules
     come from many independent configurations. Returns ``(pairs, trimers)``.
     """
     rng = np.random.default_rng(seed)
-    symbols = molecule.symbols(smiles)
-    from ase.data import atomic_masses, atomic_numbers
+    from ase import Atoms
 
-    masses = np.array([atomic_masses[atomic_numbers[s]] for s in symbols])
+    masses = Atoms(molecule.symbols(smiles)).get_masses()
     box_A = box_edge_A(molecules_per_box, molecule.molar_mass(smiles), density_g_cm3)
     pairs, trimers = [], []
     for _ in tqdm(range(n_boxes), desc="liquid boxes", unit="box"):
         conformer_ids = rng.integers(0, len(pool), molecules_per_box)
-        box = pack_box(symbols, pool, conformer_ids, box_A, tolerance_A, int(rng.integers(1, 2**31 - 1)))
-        molecules = _exact_copies(box, pool)
-        if relax_iterations:
-            molecules, before, after = relax_rigid(molecules, smiles, box_A, max_iter=relax_iterations)
-            log.debug("rigid relaxation: %.2f -> %.2f kcal/mol per molecule", before / len(molecules), after / len(molecules))
+        molecules, placed_ids = relaxed_liquid(smiles, pool, conformer_ids, box_A, tolerance_A, int(rng.integers(1, 2**31 - 1)),
+                                   relax_iterations)
         shifts, neighbours = _neighbour_graph(molecules, masses, box_A, neighbour_contact_A)
         candidates = np.argwhere(np.triu(neighbours, 1))
         for i, j in candidates[rng.permutation(len(candidates))[:pairs_per_box]]:
             pairs.append(LiquidCluster([molecules[i], molecules[j] + shifts[i, j]],
-                                       [int(box.conformer_ids[i]), int(box.conformer_ids[j])]))
+                                       [int(placed_ids[i]), int(placed_ids[j])]))
         triples = [(i, j, k) for i, j in candidates for k in range(j + 1, len(molecules))
                    if neighbours[i, k] and neighbours[j, k]
                    and min_contact(molecules[j] + shifts[i, j], molecules[k] + shifts[i, k]) < neighbour_contact_A]
         for t in rng.permutation(len(triples))[:trimers_per_box]:
             i, j, k = triples[t]
             trimers.append(LiquidCluster([molecules[i], molecules[j] + shifts[i, j], molecules[k] + shifts[i, k]],
-                                         [int(box.conformer_ids[c]) for c in (i, j, k)]))
+                                         [int(placed_ids[c]) for c in (i, j, k)]))
     log.info("liquid: box edge %.2f A, %d pairs, %d trimers from %d boxes", box_A, len(pairs), len(trimers), n_boxes)
     return pairs, trimers
