@@ -59,3 +59,13 @@ def test_failed_write_leaves_old_file_intact(tmp_path):
         write_structures(path, [frame(), bad])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["w.extxyz"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "w.extxyz"
+    write_structures(path, [frame()])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
