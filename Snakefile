@@ -6,6 +6,9 @@ import os
 configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/curate.smk"
 include: "workflow/rules/label.smk"

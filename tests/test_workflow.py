@@ -81,3 +81,8 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     again = snakemake("--cores", "2", "--configfile", str(ROOT / "config/presets/smoke.yaml"), cwd=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     assert frozen == {p: _digest(p) for p in (out / "splits").glob("*/*.extxyz")}
+
+    report = snakemake("--cores", "1", "--configfile", str(ROOT / "config/presets/smoke.yaml"),
+                       "--report", "report.html", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert (tmp_path / "report.html").stat().st_size > 10_000

@@ -42,7 +42,7 @@ rule curate_dimers:
         pool=curated("conformers"),
     output:
         sets=[curated(name) for name in CLUSTER_SETS],
-        summary=f"{R}/curated/summary.csv",
+        summary=report(f"{R}/curated/summary.csv", caption="../report/curated_summary.rst", category="Data"),
         table=f"{R}/curated/summary.md",
     params:
         smiles=config["molecule"]["smiles"],

@@ -25,7 +25,7 @@ rule noise_stats:
     input:
         expand(f"{R}/noisy/{{trainset}}/sigma{{sigma}}.extxyz", trainset=list(TRAINING_SETS), sigma=SIGMAS),
     output:
-        f"{R}/noisy/noise_stats.csv",
+        report(f"{R}/noisy/noise_stats.csv", caption="../report/noise_stats.rst", category="Data"),
     params:
         files=lambda w, input: " ".join(
             f"{t}/sigma{s}={path}" for (t, s), path in zip([(t, s) for t in TRAINING_SETS for s in SIGMAS], input)

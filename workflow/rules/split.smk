@@ -6,7 +6,7 @@ rule split:
         expand(f"{LABELS}/{{set}}.extxyz", set=["monomers"] + CLUSTER_SETS),
     output:
         files=expand(f"{R}/splits/{{set}}/{{role}}.extxyz", set=["monomers"] + CLUSTER_SETS, role=["train", "val", "test"]),
-        summary=f"{R}/splits/summary.csv",
+        summary=report(f"{R}/splits/summary.csv", caption="../report/split_summary.rst", category="Data"),
         table=f"{R}/splits/summary.md",
     params:
         sets=lambda w, input: " ".join(f"{name}={path}" for name, path in zip(["monomers"] + CLUSTER_SETS, input)),
