@@ -1,0 +1,73 @@
+"""Synthetic trajectories with a known self-diffusion coefficient.
+
+Centres of mass follow a discretised Langevin (Ornstein-Uhlenbeck velocity)
+process: ``v <- a v + sqrt(1 - a^2) sigma xi``, ``x <- x + v dt`` with
+``a = exp(-dt / tau)``. Its long-time diffusion coefficient is exactly
+``D = sigma^2 dt (1 + a) / (2 (1 - a))`` (Angstrom^2/fs), ballistic below
+``tau`` and diffusive above. Molecules are rigid water-shaped blobs (O, H, H)
+turned at random every frame about their centre of mass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pinnff.geometry import random_rotation
+
+WATER = np.array([[0.0, 0.0, 0.0], [0.9572, 0.0, 0.0], [-0.23999, 0.92663, 0.0]])  # O, H, H in Angstrom
+WATER_SYMBOLS = ["O", "H", "H"]
+
+
+def langevin_com(n_molecules, n_frames, stride, dt_fs, tau_fs, sigma, seed, start=None):
+    """COM trajectory ``(n_frames, n_molecules, 3)`` (Angstrom) and its exact D in 1e-9 m^2/s.
+
+    ``stride`` integration steps of ``dt_fs`` between stored frames; ``sigma``
+    is the velocity standard deviation per component (Angstrom/fs).
+    """
+    rng = np.random.default_rng(seed)
+    a = np.exp(-dt_fs / tau_fs)
+    v = rng.normal(size=(n_molecules, 3)) * sigma
+    x = np.zeros((n_molecules, 3)) if start is None else np.array(start, dtype=float)
+    noise = np.sqrt(1 - a * a) * sigma
+    out = np.empty((n_frames, n_molecules, 3))
+    for frame in range(n_frames):
+        out[frame] = x
+        for _ in range(stride):
+            v = a * v + noise * rng.normal(size=v.shape)
+            x = x + v * dt_fs
+    d_A2_per_fs = sigma**2 * dt_fs * (1 + a) / (2 * (1 - a))
+    return out, d_A2_per_fs * 1e4
+
+
+def blob_frames(com, box_A, seed, wrap=True, with_mol_id=True, frame_dt_fs=None):
+    """ASE frames of rigid water blobs centred on ``com`` in a cubic box of edge ``box_A``.
+
+    ``wrap`` folds every atom into the box (molecules get split across faces);
+    ``frame_dt_fs`` writes ``time_fs`` into each frame's info.
+    """
+    from ase import Atoms
+
+    rng = np.random.default_rng(seed)
+    masses = np.array([15.999, 1.008, 1.008])
+    template = WATER - masses @ WATER / masses.sum()
+    n_molecules = com.shape[1]
+    frames = []
+    for k, centres in enumerate(com):
+        positions = np.concatenate([template @ random_rotation(rng).T + c for c in centres])
+        atoms = Atoms(WATER_SYMBOLS * n_molecules, positions=positions, cell=[box_A] * 3, pbc=True)
+        atoms.set_masses(np.tile(masses, n_molecules))
+        if wrap:
+            atoms.wrap()
+        if with_mol_id:
+            atoms.arrays["mol_id"] = np.repeat(np.arange(n_molecules), 3)
+        if frame_dt_fs is not None:
+            atoms.info["time_fs"] = k * frame_dt_fs
+        frames.append(atoms)
+    return frames
+
+
+def lattice_sites(n_per_side, spacing_A):
+    """Points of a simple cubic lattice, ``(n_per_side**3, 3)``, offset by half a spacing."""
+    grid = (np.arange(n_per_side) + 0.5) * spacing_A
+    return np.array(np.meshgrid(grid, grid, grid, indexing="ij")).reshape(3, -1).T
+
