@@ -126,3 +126,35 @@ def test_frames_with_different_atoms_are_refused(tmp_path, capsys):
     status, captured = run(["diffusion", str(tmp_path / "mixed.xyz"), "--out", str(tmp_path / "D.json"),
                             "--dt-fs", "1"], capsys)
     assert status == 2 and "frame 1 has different atoms" in captured.err
+
+
+def test_experimental_file_supplies_viscosity_and_reference(tiny, tmp_path, capsys):
+    import yaml
+
+    from pinnff.analysis.experimental import default_path
+
+    folder, _ = tiny
+    citation = {"authors": "A. Tester", "title": "Loader fixture", "journal": "J. Test Fixtures", "volume": "1",
+                "pages": "1-2", "year": 2000, "doi": "10.0000/fixture"}  # made up for the test: not data
+    data = tmp_path / "fixture.yaml"
+    data.write_text(yaml.safe_dump({"properties": {
+        "viscosity": {"value": 0.5, "unit": "mPa s", "temperature_K": 298.15, "citation": citation},
+        "self_diffusion": {"value": 2.0, "unit": "1e-9 m^2/s", "temperature_K": 298.15, "citation": citation}}}))
+    status, _ = run(["diffusion", str(folder / "traj.extxyz"), "--out", str(tmp_path / "D.json"),
+                     "--temperature-K", "298.15", "--experimental", str(data)], capsys)
+    assert status == 0
+    d = json.loads((tmp_path / "D.json").read_text())
+    assert d["yeh_hummer"]["viscosity_mPas"] == 0.5 and "doi:10.0000/fixture" in d["yeh_hummer"]["viscosity_source"]
+    assert d["D_corrected"] - d["D"] == pytest.approx(yeh_hummer_correction(298.15, 0.5, BOX_A), rel=1e-12)
+    assert d["D_over_experiment"] == pytest.approx(d["D_corrected"] / 2.0, rel=1e-12)
+    assert d["experimental"]["self_diffusion"]["citation"].startswith("A. Tester")
+
+    # the shipped file has no sourced viscosity yet: no correction, and D.json says why
+    status, _ = run(["diffusion", str(folder / "traj.extxyz"), "--out", str(tmp_path / "D2.json"),
+                     "--temperature-K", "298.15", "--experimental", str(default_path("degdme"))], capsys)
+    assert status == 0
+    d2 = json.loads((tmp_path / "D2.json").read_text())
+    shipped = yaml.safe_load(default_path("degdme").read_text())["properties"]
+    assert ("D_corrected" in d2) == ("viscosity" in shipped)
+    if "viscosity" not in shipped:
+        assert d2["yeh_hummer"] == {"applied": False, "reason": "needs a viscosity"}

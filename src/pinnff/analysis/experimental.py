@@ -106,8 +106,22 @@ def load_experimental(path: str | os.PathLike) -> dict[str, Measurement]:
         raise InputError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("properties"), dict):
         raise InputError(f"{path}: needs a 'properties' mapping")
+    for k, entry in enumerate(data.get("not_sourced") or []):
+        if not isinstance(entry, dict) or "property" not in entry or not entry.get("reason"):
+            raise InputError(f"{path}: not_sourced[{k}] needs 'property' and 'reason'")
+        if "value" in entry:
+            raise InputError(f"{path}: not_sourced[{k}] ({entry['property']}) carries a value; "
+                             f"an unsourced value is not data")
+        if entry["property"] in data["properties"]:
+            raise InputError(f"{path}: {entry['property']} is both sourced and not_sourced")
     return {name: _measurement(name, entry, f"{path}: properties.{name}")
             for name, entry in data["properties"].items()}
+
+
+def not_sourced(path: str | os.PathLike) -> dict[str, str]:
+    """Properties a data file lists as not sourced, with the reason for each."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    return {entry["property"]: " ".join(str(entry["reason"]).split()) for entry in data.get("not_sourced") or []}
 
 
 def default_path(compound: str = "degdme") -> Path:
