@@ -6,11 +6,16 @@ process: ``v <- a v + sqrt(1 - a^2) sigma xi``, ``x <- x + v dt`` with
 ``D = sigma^2 dt (1 + a) / (2 (1 - a))`` (Angstrom^2/fs), ballistic below
 ``tau`` and diffusive above. Molecules are rigid water-shaped blobs (O, H, H)
 turned at random every frame about their centre of mass.
+
+This is a helper module, not a conftest: ``tests/conftest.py`` is imported by
+other tests as ``conftest``, and a second conftest here would shadow it. Test
+modules import the ``liquid_like`` fixture from here.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pinnff.geometry import random_rotation
 
@@ -71,3 +76,10 @@ def lattice_sites(n_per_side, spacing_A):
     grid = (np.arange(n_per_side) + 0.5) * spacing_A
     return np.array(np.meshgrid(grid, grid, grid, indexing="ij")).reshape(3, -1).T
 
+
+
+@pytest.fixture(scope="session")
+def liquid_like():
+    """64 molecules, 2000 frames 10 fs apart, tau = 50 fs: (com, D_true in 1e-9 m^2/s, dt_fs)."""
+    com, d_true = langevin_com(64, 2000, 10, 1.0, 50.0, 0.005, seed=11)
+    return com, d_true, 10.0

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from diffusion_synthetic import langevin_com
+from diffusion_synthetic import langevin_com, liquid_like  # noqa: F401 (fixture)
 
 from pinnff.analysis.diffusion import (
     NoDiffusiveRegime,

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from diffusion_synthetic import blob_frames, langevin_com
+from diffusion_synthetic import blob_frames, langevin_com, liquid_like  # noqa: F401 (fixture)
 
 from pinnff.analysis.msd import com_weights, make_whole, msd_fft, unwrap
 

@@ -137,6 +137,8 @@ def read_com_trajectory(path: str | os.PathLike, dt_fs: float | None = None, cel
         frames = ase.io.iread(path, index=":", format=file_format)
         for k, atoms in enumerate(frames):
             if cell is not None:
+                if k == 0 and atoms.cell.rank == 3 and not np.allclose(atoms.cell.array, cell):
+                    log.warning("%s: the given cell replaces the file's cell %s", path, atoms.cell.cellpar().round(3))
                 atoms.set_cell(cell)
                 atoms.pbc = True
             if k == 0:
