@@ -1,0 +1,1 @@
+"""The PINN: invariant descriptors, per-element networks and the AMOEBA+ parameter heads."""
