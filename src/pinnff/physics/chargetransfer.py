@@ -1,0 +1,31 @@
+"""AMOEBA+ charge transfer, "COMBINED" form (torch).
+
+E_ct = -332.0637 * sqrt(A_i A_k) * exp(-(B_i + B_k) r / 2) per pair (kcal/mol),
+A in Tinker's units (e^2/A, so that f*A is kcal/mol), B in 1/A, pairs scaled
+like permanent multipoles, switched smoothly to zero between
+``taper * cutoff`` and ``cutoff`` (Tinker echgtrn with its quintic switch).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pinnff.physics.damping import quintic_taper
+from pinnff.physics.multipole import COULOMB
+from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.topology import Scales, Topology, pair_scale
+
+
+def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
+                           pairs: PairList | None = None, cutoff: float = 6.0, taper: float = 0.9,
+                           scales: Scales = Scales()) -> torch.Tensor:
+    """Charge-transfer energy, kcal/mol (scalar); params 'ct_A' (n,), 'ct_B' (n,) 1/A."""
+    if pairs is None:
+        pairs = build_pairs(positions, cell, cutoff)
+    scale = pair_scale(topology, pairs.i, pairs.j, scales.mpole, scales, positions.dtype)
+    _, r = pairs.vectors(positions)
+    i, k = pairs.i, pairs.j
+    a = (params["ct_A"][i] * params["ct_A"][k]).abs().sqrt()
+    e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"][i] + params["ct_B"][k]) * r)
+    e = e * scale * quintic_taper(r, taper * cutoff, cutoff) * (r <= cutoff)
+    return e.sum()

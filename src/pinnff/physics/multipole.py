@@ -1,0 +1,107 @@
+"""Permanent multipole electrostatics up to quadrupole-quadrupole, with optional
+GORDON2 charge penetration (torch).
+
+Conventions: ``quadrupole`` is the traceless Buckingham quadrupole Theta
+(e*A^2; the values of a Tinker .prm file, three times OpenMM's), so the
+potential of a site is ``q/r + mu.r/r^3 + r.Theta.r/r^5``. The pair energy
+uses the Cartesian multipole formulas of Tinker's empole (interaction terms
+term1..term5 multiplying 1/r, 1/r^3, 3/r^5, 15/r^7, 105/r^9), with
+``r = x_k - x_i`` and Q = Theta/3.
+
+With penetration each charge is split into a core ``Z`` and a valence part
+``q - Z``: core-core is undamped, core_k with valence/multipoles of i is
+damped by :func:`damping.cp_core_valence` (alpha_i), and valence-valence by
+:func:`damping.cp_valence_valence`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pinnff.physics import damping
+from pinnff.physics.frames import lab_multipoles
+from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.topology import Scales, Topology, pair_scale
+
+COULOMB = 332.0637
+"""Coulomb constant, kcal*A/(mol*e^2) (Tinker's ``electric``)."""
+
+
+def lab_frame(positions, topology, params):
+    """Charges (n,), lab dipoles (n, 3) and lab Q = Theta/3 (n, 3, 3) from per-atom params."""
+    d, theta = lab_multipoles(positions, topology, params["dipole"], params["quadrupole"])
+    return params["charge"], d, theta / 3.0
+
+
+def pair_terms(rvec, di, dk, Qi, Qk):
+    """Shared scalar invariants of a multipole pair (all (k,)).
+
+    Returns dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r, qkr = r.Qk.r,
+    qik = Qi:Qk, diqk = di.Qk.r, dkqi = dk.Qi.r, qiqk = (Qi r).(Qk r),
+    and the vectors Qi r, Qk r.
+    """
+    qi_r = torch.einsum("kab,kb->ka", Qi, rvec)
+    qk_r = torch.einsum("kab,kb->ka", Qk, rvec)
+    return dict(
+        dir=(di * rvec).sum(-1), dkr=(dk * rvec).sum(-1), dik=(di * dk).sum(-1),
+        qir=(qi_r * rvec).sum(-1), qkr=(qk_r * rvec).sum(-1), qik=(qi_r * qk_r).sum(-1),
+        diqk=(di * qk_r).sum(-1), dkqi=(dk * qi_r).sum(-1), qiqk=(Qi * Qk).sum((-1, -2)),
+        qi_r=qi_r, qk_r=qk_r,
+    )
+
+
+def radial(r):
+    """(rr1, rr3, rr5, rr7, rr9) = (1, 1, 3, 15, 105) / r^(1,3,5,7,9) for r (k,) in A."""
+    rr1 = 1.0 / r
+    r2 = rr1 * rr1
+    rr3 = rr1 * r2
+    rr5 = 3.0 * rr3 * r2
+    rr7 = 5.0 * rr5 * r2
+    rr9 = 7.0 * rr7 * r2
+    return rr1, rr3, rr5, rr7, rr9
+
+
+def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
+                     pairs: PairList | None = None, cutoff: float | None = None,
+                     penetration: bool = True, scales: Scales = Scales()) -> torch.Tensor:
+    """Permanent multipole energy, kcal/mol (scalar).
+
+    positions (n, 3) A; params 'charge' (n,), 'dipole' (n, 3), 'quadrupole'
+    (n, 3, 3) in the local frame, plus 'cp_core' (n,) e and 'cp_alpha' (n,)
+    1/A when ``penetration``. Pairs are scaled by ``scales.mpole``. Under a
+    cell this is a plain minimum-image cutoff sum (no Ewald).
+    """
+    if pairs is None:
+        pairs = build_pairs(positions, cell, cutoff)
+    q, d, Q = lab_frame(positions, topology, params)
+    i, k = pairs.i, pairs.j
+    rvec, r = pairs.vectors(positions)
+    scale = pair_scale(topology, i, k, scales.mpole, scales, positions.dtype)
+    keep = scale != 0
+    i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
+    t = pair_terms(rvec, d[i], d[k], Q[i], Q[k])
+    rr1, rr3, rr5, rr7, rr9 = radial(r)
+    ci, ck = q[i], q[k]
+    term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
+    term5 = t["qir"] * t["qkr"]
+    term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
+    if not penetration:
+        term1 = ci * ck
+        term2 = ck * t["dir"] - ci * t["dkr"] + t["dik"]
+        term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
+        e = term1 * rr1 + term2 * rr3 + term3 * rr5 + term4 * rr7 + term5 * rr9
+    else:
+        zi, zk = params["cp_core"][i], params["cp_core"][k]
+        ai, ak = params["cp_alpha"][i], params["cp_alpha"][k]
+        vi, vk = ci - zi, ck - zk
+        di1, di3, di5, _ = damping.cp_core_valence(r, ai)
+        dk1, dk3, dk5, _ = damping.cp_core_valence(r, ak)
+        v1, v3, v5, v7, v9 = damping.cp_valence_valence(r, ai, ak)
+        core_core = zi * zk * rr1
+        core_k_val_i = zk * (vi * di1 * rr1 + t["dir"] * di3 * rr3 + t["qir"] * di5 * rr5)
+        core_i_val_k = zi * (vk * dk1 * rr1 - t["dkr"] * dk3 * rr3 + t["qkr"] * dk5 * rr5)
+        val_val = (vi * vk * v1 * rr1 + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * v3 * rr3
+                   + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * v5 * rr5
+                   + term4 * v7 * rr7 + term5 * v9 * rr9)
+        e = core_core + core_k_val_i + core_i_val_k + val_val
+    return COULOMB * (scale * e).sum()

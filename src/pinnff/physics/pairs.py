@@ -1,0 +1,80 @@
+"""Pair lists and pair vectors shared by every non-bonded term (torch).
+
+A :class:`PairList` holds atom indices ``i < j`` (non-periodic) or the
+half neighbour list from vesin (periodic, each pair once with an integer
+cell shift). Displacements are ``r_ij = x_j - x_i + shift`` in Angstrom.
+Lists are built without gradient; the vectors built from them carry it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from pinnff.errors import InputError
+
+
+@dataclass
+class PairList:
+    """Pairs ``(i, j)`` (k,) int64 and Cartesian shifts (k, 3) A (None when non-periodic)."""
+
+    i: torch.Tensor
+    j: torch.Tensor
+    shift: torch.Tensor | None = None
+
+    def vectors(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``r_vec`` (k, 3) = x_j - x_i (+ shift) and ``r`` (k,) in A."""
+        rvec = positions[self.j] - positions[self.i]
+        if self.shift is not None:
+            rvec = rvec + self.shift
+        return rvec, torch.linalg.norm(rvec, dim=-1)
+
+    def select(self, mask: torch.Tensor) -> "PairList":
+        """The pairs where ``mask`` (k,) is true."""
+        return PairList(self.i[mask], self.j[mask], None if self.shift is None else self.shift[mask])
+
+
+def check_cell(cell, dtype, device) -> torch.Tensor | None:
+    """A (3, 3) cell tensor (rows are lattice vectors, A) or None; rejects degenerate cells."""
+    if cell is None:
+        return None
+    cell = torch.as_tensor(cell, dtype=dtype, device=device)
+    if cell.shape == (3,):
+        cell = torch.diag(cell)
+    if cell.shape != (3, 3) or abs(float(torch.linalg.det(cell.detach()))) < 1e-6:
+        raise InputError(f"cell must be (3,) or (3, 3) with non-zero volume, got shape {tuple(cell.shape)}")
+    return cell
+
+
+def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None) -> PairList:
+    """All pairs within ``cutoff`` A (every pair i < j when non-periodic and ``cutoff`` is None).
+
+    Periodic systems (``cell`` (3, 3) rows = lattice vectors, or (3,) for an
+    orthorhombic box) need a cutoff; pairs come from vesin with the minimum
+    image and further images as the cutoff requires.
+    """
+    n = positions.shape[0]
+    device = positions.device
+    cell_t = check_cell(cell, positions.dtype, device)
+    if cell_t is None:
+        i, j = torch.triu_indices(n, n, offset=1, device=device)
+        pl = PairList(i, j)
+        if cutoff is not None:
+            with torch.no_grad():
+                _, r = pl.vectors(positions)
+            pl = pl.select(r <= cutoff)
+        return pl
+    if cutoff is None:
+        raise InputError("periodic pair lists need a cutoff")
+    from vesin import NeighborList
+
+    pos = positions.detach().cpu().double().numpy()
+    box = cell_t.detach().cpu().double().numpy()
+    calc = NeighborList(cutoff=float(cutoff), full_list=False)
+    i, j, s = calc.compute(points=pos, box=box, periodic=True, quantities="ijS")
+    i = torch.as_tensor(np.asarray(i, dtype=np.int64), device=device)
+    j = torch.as_tensor(np.asarray(j, dtype=np.int64), device=device)
+    s = torch.as_tensor(np.asarray(s, dtype=np.float64), dtype=positions.dtype, device=device)
+    return PairList(i, j, s @ cell_t)
