@@ -65,7 +65,20 @@ def openmm_system(positions: np.ndarray, polarization: str = "mutual", cutoff_nm
     else:
         top.setPeriodicBoxVectors([Vec3(box_nm, 0, 0), Vec3(0, box_nm, 0), Vec3(0, 0, box_nm)] * unit.nanometer)
         kwargs.update(nonbondedMethod=app.PME, nonbondedCutoff=cutoff_nm * unit.nanometer, ewaldErrorTolerance=1e-6)
-    system = ff.createSystem(top, **kwargs)
+    full = ff.createSystem(top, **kwargs)
+    # keep only the non-bonded AMOEBA forces: custom valence forces make Context creation slow
+    import copy
+
+    import openmm
+
+    system = openmm.System()
+    for i in range(full.getNumParticles()):
+        system.addParticle(full.getParticleMass(i))
+    if box_nm is not None:
+        system.setDefaultPeriodicBoxVectors(*full.getDefaultPeriodicBoxVectors())
+    for force in full.getForces():
+        if isinstance(force, (openmm.AmoebaMultipoleForce, openmm.AmoebaVdwForce)):
+            system.addForce(copy.deepcopy(force))
     for index, force in enumerate(system.getForces()):
         force.setForceGroup(index)
     return system, top
