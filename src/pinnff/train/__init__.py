@@ -1,0 +1,1 @@
+"""Training: optimizers (Adam, Tabu-Adam) and the training stage."""
