@@ -40,5 +40,6 @@ def random_multipoles(params: dict, seed: int = 0, scale: float = 1.0) -> dict:
 def dimer_system(seed: int = 0, dtype=torch.float64):
     """(positions tensor, topology, params) of a DEGDME dimer with random multipoles."""
     topo = degdme_topology(2)
-    params = random_multipoles(prior_parameters(2, dtype=dtype), seed)
+    params = random_multipoles(prior_parameters(2), seed)
+    params = {k: v.to(dtype) for k, v in params.items()}
     return torch.tensor(degdme_dimer(), dtype=dtype), topo, params

@@ -25,7 +25,7 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
     scale = pair_scale(topology, pairs.i, pairs.j, scales.mpole, scales, positions.dtype)
     _, r = pairs.vectors(positions)
     i, k = pairs.i, pairs.j
-    a = (params["ct_A"][i] * params["ct_A"][k]).abs().sqrt()
-    e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"][i] + params["ct_B"][k]) * r)
+    a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
+    e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
     e = e * scale * quintic_taper(r, taper * cutoff, cutoff) * (r <= cutoff)
     return e.sum()

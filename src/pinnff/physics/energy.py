@@ -26,7 +26,9 @@ class PhysicsSettings:
     cutoff: non-bonded cutoff (None: all pairs, non-periodic only); vdW is
     tapered from ``vdw_taper * cutoff``. ct_cutoff / ct_taper: charge
     transfer switch. penetration: GORDON2 charge penetration on the
-    permanent multipoles. terms: which terms to evaluate.
+    permanent multipoles. terms: which terms to evaluate. scales: AMOEBA 1-n
+    factors without polarization groups (AMOEBA+ style; the DEGDME topology
+    puts every atom in its own group).
     """
 
     cutoff: float | None = None
@@ -35,7 +37,7 @@ class PhysicsSettings:
     ct_taper: float = 0.9
     penetration: bool = True
     epsilon_rule: str = "HHG"
-    scales: Scales = field(default_factory=Scales)
+    scales: Scales = field(default_factory=lambda: Scales(use_polar_groups=False))
     polarization: PolarizationSettings = field(default_factory=PolarizationSettings)
     terms: tuple[str, ...] = ("multipole", "polarization", "vdw", "charge_transfer")
 

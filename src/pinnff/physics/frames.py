@@ -46,8 +46,8 @@ def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
         idx = torch.nonzero(axis == kind).flatten()
         if len(idx) == 0:
             continue
-        ri = positions[idx]
-        uz = _unit(positions[fz[idx]] - ri)
+        ri = positions.index_select(0, idx)
+        uz = _unit(positions.index_select(0, fz.index_select(0, idx)) - ri)
         if kind == Z_ONLY:
             lab_x = torch.zeros_like(uz)
             use_y = uz[:, 0].abs() > 0.866
@@ -55,16 +55,16 @@ def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
             lab_x[:, 1] = use_y.to(dtype)
             mats = _orthonormal(uz, lab_x)
         else:
-            ux = _unit(positions[fx[idx]] - ri)
+            ux = _unit(positions.index_select(0, fx.index_select(0, idx)) - ri)
             if kind == Z_THEN_X:
                 mats = _orthonormal(uz, ux)
             elif kind == BISECTOR:
                 mats = _orthonormal(_unit(uz + ux), ux)
             elif kind == Z_BISECT:
-                uy = _unit(positions[fy[idx]] - ri)
+                uy = _unit(positions.index_select(0, fy.index_select(0, idx)) - ri)
                 mats = _orthonormal(uz, _unit(ux + uy))
             else:  # three-fold
-                uy = _unit(positions[fy[idx]] - ri)
+                uy = _unit(positions.index_select(0, fy.index_select(0, idx)) - ri)
                 mats = _orthonormal(_unit(uz + ux + uy), uz)
         out = out.index_copy(0, idx, mats)
     return out

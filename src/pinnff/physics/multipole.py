@@ -79,9 +79,9 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     scale = pair_scale(topology, i, k, scales.mpole, scales, positions.dtype)
     keep = scale != 0
     i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
-    t = pair_terms(rvec, d[i], d[k], Q[i], Q[k])
+    t = pair_terms(rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i), Q.index_select(0, k))
     rr1, rr3, rr5, rr7, rr9 = radial(r)
-    ci, ck = q[i], q[k]
+    ci, ck = q.index_select(0, i), q.index_select(0, k)
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
     term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
@@ -91,8 +91,8 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
         term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
         e = term1 * rr1 + term2 * rr3 + term3 * rr5 + term4 * rr7 + term5 * rr9
     else:
-        zi, zk = params["cp_core"][i], params["cp_core"][k]
-        ai, ak = params["cp_alpha"][i], params["cp_alpha"][k]
+        zi, zk = params["cp_core"].index_select(0, i), params["cp_core"].index_select(0, k)
+        ai, ak = params["cp_alpha"].index_select(0, i), params["cp_alpha"].index_select(0, k)
         vi, vk = ci - zi, ck - zk
         di1, di3, di5, _ = damping.cp_core_valence(r, ai)
         dk1, dk3, dk5, _ = damping.cp_core_valence(r, ak)

@@ -26,7 +26,7 @@ class PairList:
 
     def vectors(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``r_vec`` (k, 3) = x_j - x_i (+ shift) and ``r`` (k,) in A."""
-        rvec = positions[self.j] - positions[self.i]
+        rvec = positions.index_select(0, self.j) - positions.index_select(0, self.i)
         if self.shift is not None:
             rvec = rvec + self.shift
         return rvec, torch.linalg.norm(rvec, dim=-1)

@@ -75,7 +75,7 @@ class _Geometry:
         u_scale = scale_by_separation(sep, scales.mutual).to(dtype)
         if scales.use_polar_groups:
             groups = topology.tensor("polar_group", positions.device)
-            same = groups[i] == groups[k]
+            same = groups.index_select(0, i) == groups.index_select(0, k)
             p_scale = torch.where(same & (sep == 3), p_scale * scales.polar14_intra, p_scale)
             d_scale = torch.where(same, torch.full_like(p_scale, scales.direct11), torch.ones_like(p_scale))
             u_scale = torch.where(same, torch.full_like(u_scale, scales.mutual11), u_scale)
@@ -83,7 +83,7 @@ class _Geometry:
             d_scale = p_scale
         if scales.intermolecular_only:
             mol = topology.tensor("mol_id", positions.device)
-            inter = mol[i] != mol[k]
+            inter = mol.index_select(0, i) != mol.index_select(0, k)
             p_scale = torch.where(inter, p_scale, torch.zeros_like(p_scale))
             d_scale = torch.where(inter, d_scale, torch.zeros_like(d_scale))
         self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
@@ -93,7 +93,7 @@ class _Geometry:
         self.rvec, self.r = rvec[keep], r[keep]
         self.p_scale, self.d_scale, self.u_scale = p_scale[keep], d_scale[keep], u_scale[keep]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
-        pdik = pd[self.i] * pd[self.k]
+        pdik = pd.index_select(0, self.i) * pd.index_select(0, self.k)
         if settings.direct_damping == "aplus":
             self.dir_damp = damping.thole_u15(self.r, pdik, settings.direct_thole)
         elif settings.direct_damping == "thole":
@@ -112,11 +112,11 @@ class _Geometry:
         rr3 = l3 * inv * inv2
         rr5 = 3.0 * l5 * inv * inv2 * inv2
         rr7 = 15.0 * l7 * inv * inv2 * inv2 * inv2
-        t = pair_terms(rvec, d[i], d[k], Q[i], Q[k])
-        f_i = (-rvec * (rr3 * q[k] - rr5 * t["dkr"] + rr7 * t["qkr"])[:, None]
-               - rr3[:, None] * d[k] + 2.0 * rr5[:, None] * t["qk_r"])
-        f_k = (rvec * (rr3 * q[i] + rr5 * t["dir"] + rr7 * t["qir"])[:, None]
-               - rr3[:, None] * d[i] - 2.0 * rr5[:, None] * t["qi_r"])
+        t = pair_terms(rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i), Q.index_select(0, k))
+        f_i = (-rvec * (rr3 * q.index_select(0, k) - rr5 * t["dkr"] + rr7 * t["qkr"])[:, None]
+               - rr3[:, None] * d.index_select(0, k) + 2.0 * rr5[:, None] * t["qk_r"])
+        f_k = (rvec * (rr3 * q.index_select(0, i) + rr5 * t["dir"] + rr7 * t["qir"])[:, None]
+               - rr3[:, None] * d.index_select(0, i) - 2.0 * rr5[:, None] * t["qi_r"])
         out = []
         for s in (self.d_scale, self.p_scale):
             field = torch.zeros(self.n, 3, dtype=rvec.dtype, device=rvec.device)
@@ -132,8 +132,8 @@ class _Geometry:
         inv2 = inv * inv
         rr3 = (self.u_scale * l3 * inv * inv2)[:, None]
         rr5 = (self.u_scale * 3.0 * l5 * inv * inv2 * inv2)[:, None]
-        f_i = -rr3 * mu[k] + rr5 * rvec * (mu[k] * rvec).sum(-1, keepdim=True)
-        f_k = -rr3 * mu[i] + rr5 * rvec * (mu[i] * rvec).sum(-1, keepdim=True)
+        f_i = -rr3 * mu.index_select(0, k) + rr5 * rvec * (mu.index_select(0, k) * rvec).sum(-1, keepdim=True)
+        f_k = -rr3 * mu.index_select(0, i) + rr5 * rvec * (mu.index_select(0, i) * rvec).sum(-1, keepdim=True)
         field = torch.zeros_like(mu)
         return field.index_add(0, i, f_i).index_add(0, k, f_k)
 

@@ -103,8 +103,8 @@ class Topology:
         if len(keys) == 0:
             return torch.zeros_like(query)
         pos = torch.searchsorted(keys, query).clamp(max=len(keys) - 1)
-        hit = keys[pos] == query
-        return torch.where(hit, vals[pos], torch.zeros_like(query))
+        hit = keys.index_select(0, pos) == query
+        return torch.where(hit, vals.index_select(0, pos), torch.zeros_like(query))
 
     def tensor(self, name: str, device) -> torch.Tensor:
         """An integer field as an int64 tensor on ``device``."""
@@ -140,7 +140,7 @@ class Scales:
 def scale_by_separation(sep: torch.Tensor, factors: tuple[float, float, float, float]) -> torch.Tensor:
     """Per-pair factor from bond separation ``sep`` (k,) (0 = far apart -> 1.0)."""
     table = torch.tensor((1.0,) + tuple(factors), dtype=torch.float64, device=sep.device)
-    return table[sep]
+    return table.index_select(0, sep)
 
 
 def pair_scale(topology: Topology, i: torch.Tensor, k: torch.Tensor, factors, scales: Scales,
@@ -149,5 +149,5 @@ def pair_scale(topology: Topology, i: torch.Tensor, k: torch.Tensor, factors, sc
     s = scale_by_separation(topology.separation(i, k), factors).to(dtype)
     if scales.intermolecular_only:
         mol = topology.tensor("mol_id", i.device)
-        s = torch.where(mol[i] == mol[k], torch.zeros_like(s), s)
+        s = torch.where(mol.index_select(0, i) == mol.index_select(0, k), torch.zeros_like(s), s)
     return s

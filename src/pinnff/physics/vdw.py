@@ -18,14 +18,14 @@ from pinnff.physics.topology import Scales, Topology, pair_scale
 
 def vdw_sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tensor) -> torch.Tensor:
     """Interaction sites (n, 3) A: hydrogens pulled toward their parent by ``reduction`` (n,)."""
-    parent = positions[topology.tensor("vdw_parent", positions.device)]
+    parent = positions.index_select(0, topology.tensor("vdw_parent", positions.device))
     return parent + reduction[:, None] * (positions - parent)
 
 
 def combine(params: dict, i: torch.Tensor, k: torch.Tensor, epsilon_rule: str = "HHG"):
     """Pair R_min (A) and epsilon (kcal/mol) from per-atom 'vdw_radius', 'vdw_epsilon'."""
-    ri, rk = params["vdw_radius"][i], params["vdw_radius"][k]
-    ei, ek = params["vdw_epsilon"][i], params["vdw_epsilon"][k]
+    ri, rk = params["vdw_radius"].index_select(0, i), params["vdw_radius"].index_select(0, k)
+    ei, ek = params["vdw_epsilon"].index_select(0, i), params["vdw_epsilon"].index_select(0, k)
     ri2, rk2 = ri * ri, rk * rk
     rmin = (ri2 * ri + rk2 * rk) / (ri2 + rk2)
     if epsilon_rule.upper() == "HHG":
