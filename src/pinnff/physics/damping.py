@@ -63,11 +63,15 @@ def cp_core_valence(r: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor,
         l1 = 1 - e,  l3 = 1 - (1 + x) e,  l5 = 1 - (1 + x + x^2/3) e,
         l7 = 1 - (1 + x + 2x^2/5 + x^3/15) e,   x = alpha r, e = exp(-x)
     """
+    return tuple(1.0 + v for v in cp_core_valence_deficit(r, alpha))
+
+
+def cp_core_valence_deficit(r: torch.Tensor, alpha: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``l_n - 1`` of :func:`cp_core_valence`, computed without cancellation (float32-safe)."""
     x = alpha * r
     e = torch.exp(-x)
     x2 = x * x
-    return (1.0 - e, 1.0 - (1.0 + x) * e, 1.0 - (1.0 + x + x2 / 3.0) * e,
-            1.0 - (1.0 + x + 0.4 * x2 + x2 * x / 15.0) * e)
+    return (-e, -(1.0 + x) * e, -(1.0 + x + x2 / 3.0) * e, -(1.0 + x + 0.4 * x2 + x2 * x / 15.0) * e)
 
 
 def _vv_poly(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -89,6 +93,11 @@ def cp_valence_valence(r: torch.Tensor, alpha_i: torch.Tensor, alpha_k: torch.Te
     and for equal exponents (|difference| < EQUAL_ALPHA_TOL) the analytic limit
     ``l1 = 1 - (1 + x/2) e, l3 = 1 - (1 + x + x^2/2) e, ...``.
     """
+    return tuple(1.0 + v for v in cp_valence_valence_deficit(r, alpha_i, alpha_k))
+
+
+def cp_valence_valence_deficit(r: torch.Tensor, alpha_i: torch.Tensor, alpha_k: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``l_n - 1`` of :func:`cp_valence_valence`, computed without cancellation (float32-safe)."""
     xi = alpha_i * r
     ei = torch.exp(-xi)
     equal = (alpha_i - alpha_k).abs() < EQUAL_ALPHA_TOL
@@ -98,11 +107,11 @@ def cp_valence_valence(r: torch.Tensor, alpha_i: torch.Tensor, alpha_k: torch.Te
     x3 = x2 * x
     x4 = x2 * x2
     base = 1.0 + x + 0.5 * x2
-    eq = (1.0 - (1.0 + 0.5 * x) * ei,
-          1.0 - base * ei,
-          1.0 - (base + x3 / 6.0) * ei,
-          1.0 - (base + x3 / 6.0 + x4 / 30.0) * ei,
-          1.0 - (base + x3 / 6.0 + 4.0 * x4 / 105.0 + x4 * x / 210.0) * ei)
+    eq = (-(1.0 + 0.5 * x) * ei,
+          -base * ei,
+          -(base + x3 / 6.0) * ei,
+          -(base + x3 / 6.0 + x4 / 30.0) * ei,
+          -(base + x3 / 6.0 + 4.0 * x4 / 105.0 + x4 * x / 210.0) * ei)
     # unequal exponents, with a denominator that cannot vanish
     ai2 = alpha_i * alpha_i
     ak2 = alpha_k * alpha_k
@@ -113,11 +122,7 @@ def cp_valence_valence(r: torch.Tensor, alpha_i: torch.Tensor, alpha_k: torch.Te
     ek = torch.exp(-xk)
     pi = _vv_poly(xi)
     pk = _vv_poly(xk)
-    out = []
-    for n in range(5):
-        uneq = 1.0 - ti * pi[n] * ei - tk * pk[n] * ek
-        out.append(torch.where(equal, eq[n], uneq))
-    return tuple(out)
+    return tuple(torch.where(equal, eq[n], -ti * pi[n] * ei - tk * pk[n] * ek) for n in range(5))
 
 
 def quintic_taper(r: torch.Tensor, r_on: float, r_off: float) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.frames import lab_multipoles
-from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.pairs import PairList, build_pairs, check_cell
 from pinnff.physics.topology import Scales, Topology, pair_scale
 
 COULOMB = 332.0637
@@ -63,45 +63,65 @@ def radial(r):
 
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                      pairs: PairList | None = None, cutoff: float | None = None,
-                     penetration: bool = True, scales: Scales = Scales()) -> torch.Tensor:
+                     penetration: bool = True, scales: Scales = Scales(), ewald=None) -> torch.Tensor:
     """Permanent multipole energy, kcal/mol (scalar).
 
     positions (n, 3) A; params 'charge' (n,), 'dipole' (n, 3), 'quadrupole'
     (n, 3, 3) in the local frame, plus 'cp_core' (n,) e and 'cp_alpha' (n,)
-    1/A when ``penetration``. Pairs are scaled by ``scales.mpole``. Under a
-    cell this is a plain minimum-image cutoff sum (no Ewald).
+    1/A when ``penetration``. Pairs are scaled by ``scales.mpole``.
+    Periodic cells need ``ewald`` (:class:`pinnff.physics.ewald.EwaldSettings`);
+    its cutoff is the real-space cutoff.
     """
+    from pinnff.physics import ewald as ew
+
+    cell_t = check_cell(cell, positions.dtype, positions.device)
+    if ewald is not None and cell_t is None:
+        raise ValueError("Ewald summation needs a cell")
     if pairs is None:
-        pairs = build_pairs(positions, cell, cutoff)
+        pairs = build_pairs(positions, cell_t, ewald.cutoff if ewald is not None else cutoff)
     q, d, Q = lab_frame(positions, topology, params)
     i, k = pairs.i, pairs.j
     rvec, r = pairs.vectors(positions)
     scale = pair_scale(topology, i, k, scales.mpole, scales, positions.dtype)
-    keep = scale != 0
-    i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
+    if ewald is None:
+        keep = scale != 0
+        i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
+    else:
+        keep = r <= ewald.cutoff
+        i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
+    rr = radial(r)
+    base = [torch.zeros_like(r)] * 5 if ewald is None else [b - u for b, u in zip(ew.real_space_bn(r, ewald.beta), rr)]
+
+    def eff(damp):
+        """Radial factors rr1..rr9 of one damping channel (damp: tuple, or None for undamped)."""
+        return [base[n] + scale * (rr[n] if damp is None else damp[n] * rr[n]) for n in range(5)]
+
     t = pair_terms(rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i), Q.index_select(0, k))
-    rr1, rr3, rr5, rr7, rr9 = radial(r)
     ci, ck = q.index_select(0, i), q.index_select(0, k)
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
     term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
-    if not penetration:
-        term1 = ci * ck
-        term2 = ck * t["dir"] - ci * t["dkr"] + t["dik"]
-        term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
-        e = term1 * rr1 + term2 * rr3 + term3 * rr5 + term4 * rr7 + term5 * rr9
-    else:
+    # point multipoles (undamped channel) ...
+    f = eff(None)
+    term1 = ci * ck
+    term2 = ck * t["dir"] - ci * t["dkr"] + t["dik"]
+    term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
+    e = term1 * f[0] + term2 * f[1] + term3 * f[2] + term4 * f[3] + term5 * f[4]
+    if penetration:
+        # ... plus the short-range charge-penetration correction, sum over channels of
+        # scale * (l_n - 1) * rr_n (the core-core channel is undamped)
         zi, zk = params["cp_core"].index_select(0, i), params["cp_core"].index_select(0, k)
         ai, ak = params["cp_alpha"].index_select(0, i), params["cp_alpha"].index_select(0, k)
         vi, vk = ci - zi, ck - zk
-        di1, di3, di5, _ = damping.cp_core_valence(r, ai)
-        dk1, dk3, dk5, _ = damping.cp_core_valence(r, ak)
-        v1, v3, v5, v7, v9 = damping.cp_valence_valence(r, ai, ak)
-        core_core = zi * zk * rr1
-        core_k_val_i = zk * (vi * di1 * rr1 + t["dir"] * di3 * rr3 + t["qir"] * di5 * rr5)
-        core_i_val_k = zi * (vk * dk1 * rr1 - t["dkr"] * dk3 * rr3 + t["qkr"] * dk5 * rr5)
-        val_val = (vi * vk * v1 * rr1 + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * v3 * rr3
-                   + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * v5 * rr5
-                   + term4 * v7 * rr7 + term5 * v9 * rr9)
-        e = core_core + core_k_val_i + core_i_val_k + val_val
-    return COULOMB * (scale * e).sum()
+        gi = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ai))]
+        gk = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ak))]
+        gv = [scale * x * rr[n] for n, x in enumerate(damping.cp_valence_valence_deficit(r, ai, ak))]
+        e = e + zk * (vi * gi[0] + t["dir"] * gi[1] + t["qir"] * gi[2])
+        e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
+        e = e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
+                 + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+    energy = COULOMB * e.sum()
+    if ewald is not None:
+        energy = energy + ew.reciprocal_energy(positions, cell_t, ewald, q, d, Q, COULOMB)
+        energy = energy + ew.self_energy(ewald.beta, q, d, Q, COULOMB)
+    return energy
