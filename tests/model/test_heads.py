@@ -129,6 +129,16 @@ def test_charged_molecules_and_y_odd_components(batch):
     torch.testing.assert_close(out["cp_core"], batch["priors"]["cp_core"], rtol=4 * EPS, atol=0)
 
 
+def test_atom_order_does_not_matter(batch, rng):
+    heads = randomized(WIDE, 6, 1.0)
+    perm = torch.tensor(rng.permutation(len(batch["numbers"])))
+    out = detached(heads(batch["descriptors"], batch["numbers"], batch["mol_id"], batch["priors"], batch["classes"]))
+    priors = {key: value[perm] for key, value in batch["priors"].items()}
+    permuted = detached(heads(batch["descriptors"][perm], batch["numbers"][perm], batch["mol_id"][perm], priors, batch["classes"][perm]))
+    for key in out:
+        torch.testing.assert_close(permuted[key], out[key][perm], rtol=1e-13, atol=1e-14)
+
+
 def test_untrained_heads_stay_near_priors(batch):
     torch.manual_seed(0)
     heads = ParameterHeads(SymmetryFunctions().n_features).double()

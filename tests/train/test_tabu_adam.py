@@ -59,6 +59,9 @@ def test_tabu_adam_finds_global_minimum_that_adam_misses(seed, minimum):
     assert tabu.best_val_loss < lowest + 0.02
     assert tabu.best_val_loss == pytest.approx(float(wells(x.detach())), abs=0)
     assert len(tabu.tabu_list) == CONFIG.tabu_size
+    # the search accepted at least one move to a worse minimum than its incumbent (it leaves basins)
+    moves = [row["train_loss"] for row in tabu.history if row["moved"]]
+    assert any(later > earlier + 0.05 for earlier, later in zip(moves, moves[1:]))
 
 
 def test_tabu_list_rejects_starts_near_listed_points():
@@ -140,6 +143,20 @@ def test_module_training_keeps_best_validation_parameters():
         assert result.best_val_loss == min(row["val_loss"] for row in result.history)
         assert val() == pytest.approx(result.best_val_loss, rel=1e-6)
         assert result.best_val_loss < 1e-3 * initial
+
+
+def test_diverged_runs_are_never_moved_to_or_kept():
+    x = torch.nn.Parameter(torch.tensor([0.0], dtype=torch.float64))
+
+    def loss():  # a parabola with its minimum at 1; NaN beyond 2 (a model that blew up)
+        return torch.where(x > 2.0, torch.full_like(x, math.nan), (x - 1.0) ** 2).sum()
+
+    config = TabuAdamConfig(lr=0.05, local_steps=30, n_starts=3, perturbation=2.0, tabu_radius=0.1, seed=2)
+    result = TabuAdam([x], loss, lambda: float(loss().detach()), config).run(600)
+    diverged = [row for row in result.history if not math.isfinite(row["train_loss"])]
+    assert diverged and not any(row["moved"] for row in diverged)
+    assert bool(torch.isfinite(x).all()) and abs(float(x.detach()) - 1.0) < 0.05
+    assert all(bool(torch.isfinite(entry).all()) for entry in result.tabu_list)
 
 
 def test_bad_settings_are_rejected():

@@ -17,8 +17,9 @@ Tabu-Adam is a tabu search whose local optimizer is Adam:
    one; append it to the tabu list (bounded length ``tabu_size``, oldest
    dropped). When every candidate was a revisit, the next round's
    perturbation is ``grow`` times larger (capped at ``perturbation *
-   grow**max_growths``); a fresh move resets it. Repeat from 2 until the
-   gradient-evaluation budget is spent.
+   grow**max_growths``); a fresh move resets it. Runs that diverged
+   (non-finite loss or parameters) are never moved to. Repeat from 2 until
+   the gradient-evaluation budget is spent.
 5. The best-ever parameters by validation loss are written back into the
    parameters at the end.
 
@@ -39,7 +40,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -246,8 +247,9 @@ class TabuAdam:
             if progress is not None:
                 progress(row)
 
-        incumbent, train, val = local(self.vector())
-        best = (val, incumbent.clone())
+        initial = self.vector()
+        incumbent, train, val = local(initial)
+        best = (val, incumbent.clone()) if val < math.inf else (math.inf, initial)
         self.tabu.append(incumbent.clone())
         record(0, 0, train, val, True, 0, 0.0)
         round_ = 0
@@ -267,18 +269,22 @@ class TabuAdam:
                 candidates.append((train, index, end, val))
             if not candidates:
                 break
-            pool = candidates
-            if cfg.avoid_tabu_endpoints:
-                fresh = [c for c in candidates if not self.is_tabu(c[2])]
-                pool = fresh or candidates
-                # every run fell back into a listed minimum: reach further next round
-                limit = cfg.perturbation * cfg.grow**cfg.max_growths
-                sigma = cfg.perturbation if fresh else min(sigma * cfg.grow, limit)
-            chosen = min(pool, key=lambda c: (c[0], c[1]))
-            incumbent = chosen[2].clone()
-            self.tabu.append(incumbent.clone())
+            # diverged runs (non-finite loss or parameters) are never moved to
+            pool = [c for c in candidates if math.isfinite(c[0]) and bool(torch.isfinite(c[2]).all())]
+            fresh = [c for c in pool if not self.is_tabu(c[2])]
+            if cfg.avoid_tabu_endpoints and fresh:
+                pool = fresh
+            # every run fell back into a listed minimum: reach further next round; a fresh move resets
+            limit = cfg.perturbation * cfg.grow**cfg.max_growths
+            sigma = cfg.perturbation if fresh or not cfg.avoid_tabu_endpoints else min(sigma * cfg.grow, limit)
+            chosen_index = -1
+            if pool:
+                chosen = min(pool, key=lambda c: (c[0], c[1]))
+                chosen_index = chosen[1]
+                incumbent = chosen[2].clone()
+                self.tabu.append(incumbent.clone())
             for train, index, _, val in candidates:
-                record(round_, index + 1, train, val, index == chosen[1], rejected, sigma)
+                record(round_, index + 1, train, val, index == chosen_index, rejected, sigma)
         self.load(best[1])
         return TrainResult(best[0], best[1], budget.grad_evals, budget.val_evals, time.perf_counter() - began, history, list(self.tabu))
 
