@@ -42,6 +42,21 @@ def _forcefield():
     return app.ForceField("amoeba2018.xml")
 
 
+def water_box(n_side: int, box: float, seed: int = 0) -> np.ndarray:
+    """Positions (3 n_side^3, 3) A of waters on a cubic grid filling a box of edge ``box`` A."""
+    rng = np.random.default_rng(seed)
+    theta = np.deg2rad(108.5)
+    mono = np.array([[0.0, 0.0, 0.0], [0.9572, 0.0, 0.0], [0.9572 * np.cos(theta), 0.9572 * np.sin(theta), 0.0]])
+    spacing = box / n_side
+    out = []
+    for a in range(n_side):
+        for b in range(n_side):
+            for c in range(n_side):
+                centre = (np.array([a, b, c]) + 0.5) * spacing + rng.normal(scale=0.1, size=3)
+                out.append((mono - mono.mean(0)) @ random_rotation(rng).T + centre)
+    return np.concatenate(out)
+
+
 def openmm_system(positions: np.ndarray, polarization: str = "mutual", cutoff_nm: float | None = None,
                   box_nm: float | None = None):
     """(system, topology) for waters in ``positions`` (A) with amoeba2018.xml."""
@@ -78,7 +93,10 @@ def openmm_system(positions: np.ndarray, polarization: str = "mutual", cutoff_nm
         system.setDefaultPeriodicBoxVectors(*full.getDefaultPeriodicBoxVectors())
     for force in full.getForces():
         if isinstance(force, (openmm.AmoebaMultipoleForce, openmm.AmoebaVdwForce)):
-            system.addForce(copy.deepcopy(force))
+            force = copy.deepcopy(force)
+            if isinstance(force, openmm.AmoebaVdwForce):
+                force.setUseDispersionCorrection(False)
+            system.addForce(force)
     for index, force in enumerate(system.getForces()):
         force.setForceGroup(index)
     return system, top

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import torch
 
 from pinnff.physics.chargetransfer import charge_transfer_energy
+from pinnff.physics.ewald import EwaldSettings
+from pinnff.errors import InputError
 from pinnff.physics.multipole import permanent_energy
 from pinnff.physics.pairs import build_pairs
 from pinnff.physics.polarization import PolarizationSettings, polarization_energy
@@ -40,6 +42,9 @@ class PhysicsSettings:
     scales: Scales = field(default_factory=lambda: Scales(use_polar_groups=False))
     polarization: PolarizationSettings = field(default_factory=PolarizationSettings)
     terms: tuple[str, ...] = ("multipole", "polarization", "vdw", "charge_transfer")
+    ewald: EwaldSettings | None = None
+    """Required under a cell: Ewald sums for multipoles and induced dipoles; its cutoff
+    is the real-space cutoff (``cutoff`` then applies to vdW and must be set)."""
 
 
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -51,20 +56,26 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
     :class:`pinnff.physics.intramolecular.MMFFIntramolecular`).
     """
     s = settings
-    pairs = build_pairs(positions, cell, s.cutoff)
+    if cell is not None and (s.ewald is None or s.cutoff is None):
+        raise InputError("periodic systems need settings.ewald and settings.cutoff")
+    list_cutoff = None if cell is None else max(s.cutoff, s.ewald.cutoff, s.ct_cutoff)
+    if cell is None and s.cutoff is not None:
+        list_cutoff = max(s.cutoff, s.ct_cutoff)
+    pairs = build_pairs(positions, cell, list_cutoff)
     parts = {}
     if "multipole" in s.terms:
         parts["multipole"] = permanent_energy(positions, topology, params, cell, pairs=pairs,
-                                              penetration=s.penetration, scales=s.scales)
+                                              cutoff=s.cutoff, penetration=s.penetration, scales=s.scales,
+                                              ewald=s.ewald if cell is not None else None)
     if "polarization" in s.terms:
         parts["polarization"] = polarization_energy(positions, topology, params, cell, pairs=pairs,
-                                                    scales=s.scales, settings=s.polarization)
+                                                    scales=s.scales, settings=s.polarization,
+                                                    ewald=s.ewald if cell is not None else None)
     if "vdw" in s.terms:
         parts["vdw"] = vdw_energy(positions, topology, params, cell, cutoff=s.cutoff, taper=s.vdw_taper,
                                   epsilon_rule=s.epsilon_rule, scales=s.scales)
     if "charge_transfer" in s.terms:
-        ct_pairs = pairs if s.cutoff is not None and s.cutoff >= s.ct_cutoff else None
-        parts["charge_transfer"] = charge_transfer_energy(positions, topology, params, cell, pairs=ct_pairs,
+        parts["charge_transfer"] = charge_transfer_energy(positions, topology, params, cell, pairs=pairs,
                                                           cutoff=s.ct_cutoff, taper=s.ct_taper, scales=s.scales)
     if intramolecular is not None:
         parts["intramolecular"] = intramolecular(positions)

@@ -84,44 +84,53 @@ def kvectors(cell: torch.Tensor, settings: EwaldSettings) -> tuple[torch.Tensor,
     return k, weight
 
 
-def _structure_factor(positions, k, q, d, Q):
-    """Re and Im of S(k) (m,) for multipoles (any of q, d, Q may be None)."""
-    phase = positions @ k.T  # (n, m)
-    c, s = torch.cos(phase), torch.sin(phase)
-    re = torch.zeros(k.shape[0], dtype=positions.dtype, device=positions.device)
-    im = torch.zeros_like(re)
-    amp = 0.0
-    if q is not None:
-        amp = amp + q[:, None]
-    if Q is not None:
-        amp = amp - torch.einsum("ka,nab,kb->nk", k, Q, k)
-    if not isinstance(amp, float):
-        re = re + (amp * c).sum(0)
-        im = im + (amp * s).sum(0)
-    if d is not None:
-        kd = d @ k.T  # (n, m): S += i k.d (cos + i sin)
-        re = re - (kd * s).sum(0)
-        im = im + (kd * c).sum(0)
-    return re, im, c, s
+class KSpace:
+    """Reciprocal-space sums for one geometry: k vectors, weights and phases are built once
+    and reused (e.g. for every iteration of the induced-dipole solver)."""
+
+    def __init__(self, positions: torch.Tensor, cell: torch.Tensor, settings: EwaldSettings):
+        self.k, self.w = kvectors(cell, settings)
+        phase = positions @ self.k.T  # (n, m)
+        self.c, self.s = torch.cos(phase), torch.sin(phase)
+
+    def structure_factor(self, q=None, d=None, Q=None):
+        """Re and Im of S(k) (m,) for multipoles (any of q, d, Q may be None); matrix products only."""
+        k, c, s = self.k, self.c, self.s
+        re = torch.zeros(k.shape[0], dtype=c.dtype, device=c.device)
+        im = torch.zeros_like(re)
+        if q is not None:
+            re = re + q @ c
+            im = im + q @ s
+        if Q is not None:
+            kk = (k[:, :, None] * k[:, None, :]).reshape(-1, 9)  # (m, 9)
+            kqk = Q.reshape(-1, 9) @ kk.T  # (n, m)
+            re = re - (kqk * c).sum(0)
+            im = im - (kqk * s).sum(0)
+        if d is not None:  # S += i k.d (cos + i sin)
+            re = re - ((d.T @ s) * k.T).sum(0)
+            im = im + ((d.T @ c) * k.T).sum(0)
+        return re, im
+
+    def energy(self, q, d, Q, coulomb):
+        """Reciprocal-space energy (kcal/mol with ``coulomb`` the Coulomb constant)."""
+        re, im = self.structure_factor(q, d, Q)
+        return 0.5 * coulomb * (self.w * (re * re + im * im)).sum()
+
+    def field(self, q=None, d=None, Q=None):
+        """Reciprocal-space field (n, 3) e/A^2 at every site (includes each site's own screening
+        cloud; add :func:`self_field` to remove it). phi(r) = sum_k w Re[e^{ikr} S*(k)], E = -grad phi."""
+        re, im = self.structure_factor(q, d, Q)
+        return self.s @ (self.k * (self.w * re)[:, None]) - self.c @ (self.k * (self.w * im)[:, None])
 
 
 def reciprocal_energy(positions, cell, settings, q, d, Q, coulomb):
     """Reciprocal-space energy (kcal/mol with ``coulomb`` the Coulomb constant)."""
-    k, w = kvectors(cell, settings)
-    re, im, _, _ = _structure_factor(positions, k, q, d, Q)
-    return 0.5 * coulomb * (w * (re * re + im * im)).sum()
+    return KSpace(positions, cell, settings).energy(q, d, Q, coulomb)
 
 
 def reciprocal_field(positions, cell, settings, q, d, Q):
-    """Reciprocal-space field (n, 3) e/A^2 at every site from the given multipoles
-    (includes each site's own screening cloud; add :func:`self_field` to remove it)."""
-    k, w = kvectors(cell, settings)
-    re, im, c, s = _structure_factor(positions, k, q, d, Q)
-    # phi(r) = sum_k w Re[e^{ikr} S*] ; E = -grad phi = sum_k w k Im-part
-    # Re[i k e^{ikr} S*] = -k (sin*re - cos*im)
-    g = w * 1.0
-    amp = s * re[None, :] - c * im[None, :]  # (n, m)
-    return (amp * g[None, :]) @ k
+    """Reciprocal-space field (n, 3) e/A^2 (see :meth:`KSpace.field`)."""
+    return KSpace(positions, cell, settings).field(q, d, Q)
 
 
 def self_energy(beta, q, d, Q, coulomb):

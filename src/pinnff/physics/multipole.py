@@ -85,6 +85,8 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     scale = pair_scale(topology, i, k, scales.mpole, scales, positions.dtype)
     if ewald is None:
         keep = scale != 0
+        if cutoff is not None:
+            keep = keep & (r <= cutoff)
         i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
     else:
         keep = r <= ewald.cutoff

@@ -33,7 +33,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.multipole import COULOMB, lab_frame, pair_terms
-from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.pairs import PairList, build_pairs, check_cell
 from pinnff.physics.topology import Scales, Topology, scale_by_separation
 
 DEBYE_PER_EA = 4.80320471
@@ -66,8 +66,9 @@ class _Geometry:
     """Pair geometry, damping and scales shared by the field evaluations."""
 
     def __init__(self, positions, topology: Topology, params, pairs: PairList, scales: Scales,
-                 settings: PolarizationSettings):
+                 settings: PolarizationSettings, cell=None, ewald=None):
         dtype = positions.dtype
+        self.positions, self.cell, self.ewald = positions, cell, ewald
         i, k = pairs.i, pairs.j
         alpha = params["polarizability"]
         sep = topology.separation(i, k)
@@ -87,9 +88,12 @@ class _Geometry:
             p_scale = torch.where(inter, p_scale, torch.zeros_like(p_scale))
             d_scale = torch.where(inter, d_scale, torch.zeros_like(d_scale))
         self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
-        keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
-        self.i, self.k = i[keep], k[keep]
         rvec, r = pairs.vectors(positions)
+        if ewald is None:
+            keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
+        else:
+            keep = r <= ewald.cutoff
+        self.i, self.k = i[keep], k[keep]
         self.rvec, self.r = rvec[keep], r[keep]
         self.p_scale, self.d_scale, self.u_scale = p_scale[keep], d_scale[keep], u_scale[keep]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
@@ -102,40 +106,68 @@ class _Geometry:
             raise ValueError(f"unknown direct_damping {settings.direct_damping!r}")
         self.mut_damp = damping.thole_u3(self.r, pdik, settings.thole)[:2]
         self.n = positions.shape[0]
-
-    def permanent_fields(self, q, d, Q):
-        """Damped permanent fields (n, 3) e/A^2: (E_d, E_p)."""
-        i, k, rvec, r = self.i, self.k, self.rvec, self.r
-        l3, l5, l7 = self.dir_damp
-        inv = 1.0 / r
+        inv = 1.0 / self.r
         inv2 = inv * inv
-        rr3 = l3 * inv * inv2
-        rr5 = 3.0 * l5 * inv * inv2 * inv2
-        rr7 = 15.0 * l7 * inv * inv2 * inv2 * inv2
-        t = pair_terms(rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i), Q.index_select(0, k))
+        self.rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
+        if ewald is not None:
+            from pinnff.physics import ewald as ew
+
+            bn = ew.real_space_bn(self.r, ewald.beta, 3)
+            self.base = tuple(b - u for b, u in zip(bn[1:], self.rr))
+            self.kspace = ew.KSpace(positions, cell, ewald)
+        else:
+            self.base = None
+
+    def _accumulate(self, pair_fields, scale):
+        """Sum per-pair fields (f_i at i, f_k at k) times ``scale`` into (n, 3)."""
+        f_i, f_k = pair_fields
+        field = torch.zeros(self.n, 3, dtype=f_i.dtype, device=f_i.device)
+        return field.index_add(0, self.i, scale[:, None] * f_i).index_add(0, self.k, scale[:, None] * f_k)
+
+    def _perm_pairs(self, t, q, d, rr3, rr5, rr7):
+        i, k, rvec = self.i, self.k, self.rvec
         f_i = (-rvec * (rr3 * q.index_select(0, k) - rr5 * t["dkr"] + rr7 * t["qkr"])[:, None]
                - rr3[:, None] * d.index_select(0, k) + 2.0 * rr5[:, None] * t["qk_r"])
         f_k = (rvec * (rr3 * q.index_select(0, i) + rr5 * t["dir"] + rr7 * t["qir"])[:, None]
                - rr3[:, None] * d.index_select(0, i) - 2.0 * rr5[:, None] * t["qi_r"])
-        out = []
-        for s in (self.d_scale, self.p_scale):
-            field = torch.zeros(self.n, 3, dtype=rvec.dtype, device=rvec.device)
-            field = field.index_add(0, i, s[:, None] * f_i).index_add(0, k, s[:, None] * f_k)
-            out.append(field)
-        return out[0], out[1]
+        return f_i, f_k
+
+    def permanent_fields(self, q, d, Q):
+        """Damped permanent fields (n, 3) e/A^2: (E_d, E_p)."""
+        i, k = self.i, self.k
+        t = pair_terms(self.rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i),
+                       Q.index_select(0, k))
+        damped = self._perm_pairs(t, q, d, *(l * u for l, u in zip(self.dir_damp, self.rr)))
+        e_d = self._accumulate(damped, self.d_scale)
+        e_p = self._accumulate(damped, self.p_scale)
+        if self.ewald is not None:
+            from pinnff.physics import ewald as ew
+
+            common = self._accumulate(self._perm_pairs(t, q, d, *self.base), torch.ones_like(self.r))
+            common = common + self.kspace.field(q, d, Q)
+            common = common + ew.self_field(self.ewald.beta, d)
+            e_d, e_p = e_d + common, e_p + common
+        return e_d, e_p
+
+    def _mutual_pairs(self, mu, rr3, rr5):
+        i, k, rvec = self.i, self.k, self.rvec
+        mk, mi = mu.index_select(0, k), mu.index_select(0, i)
+        f_i = -rr3[:, None] * mk + rr5[:, None] * rvec * (mk * rvec).sum(-1, keepdim=True)
+        f_k = -rr3[:, None] * mi + rr5[:, None] * rvec * (mi * rvec).sum(-1, keepdim=True)
+        return f_i, f_k
 
     def mutual_field(self, mu):
         """Field (n, 3) of induced dipoles ``mu`` (n, 3) e*A: T mu (Thole u^3 damping)."""
-        i, k, rvec, r = self.i, self.k, self.rvec, self.r
         l3, l5 = self.mut_damp
-        inv = 1.0 / r
-        inv2 = inv * inv
-        rr3 = (self.u_scale * l3 * inv * inv2)[:, None]
-        rr5 = (self.u_scale * 3.0 * l5 * inv * inv2 * inv2)[:, None]
-        f_i = -rr3 * mu.index_select(0, k) + rr5 * rvec * (mu.index_select(0, k) * rvec).sum(-1, keepdim=True)
-        f_k = -rr3 * mu.index_select(0, i) + rr5 * rvec * (mu.index_select(0, i) * rvec).sum(-1, keepdim=True)
-        field = torch.zeros_like(mu)
-        return field.index_add(0, i, f_i).index_add(0, k, f_k)
+        field = self._accumulate(self._mutual_pairs(mu, l3 * self.rr[0], l5 * self.rr[1]), self.u_scale)
+        if self.ewald is not None:
+            from pinnff.physics import ewald as ew
+
+            field = field + self._accumulate(self._mutual_pairs(mu, self.base[0], self.base[1]),
+                                             torch.ones_like(self.r))
+            field = field + self.kspace.field(None, mu, None)
+            field = field + ew.self_field(self.ewald.beta, mu)
+        return field
 
     def dense_tensor(self):
         """T as a dense (3n, 3n) matrix (small systems only)."""
@@ -178,16 +210,19 @@ def _cg(geom: _Geometry, sqrt_alpha, rhs, tol, max_iter):
 
 
 def induced_dipoles(positions, topology, params, cell=None, *, pairs=None, cutoff=None,
-                    scales: Scales = Scales(), settings: PolarizationSettings = PolarizationSettings()):
+                    scales: Scales = Scales(), settings: PolarizationSettings = PolarizationSettings(), ewald=None):
     """Induced dipoles (mu_d, mu_p), each (n, 3) e*A, without the energy (no grad for "mutual")."""
-    _, mu_d, mu_p, _ = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings)
+    _, mu_d, mu_p, _ = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald)
     return mu_d, mu_p
 
 
-def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings):
+def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald=None):
+    cell_t = check_cell(cell, positions.dtype, positions.device)
+    if ewald is not None and cell_t is None:
+        raise ValueError("Ewald summation needs a cell")
     if pairs is None:
-        pairs = build_pairs(positions, cell, cutoff)
-    geom = _Geometry(positions, topology, params, pairs, scales, settings)
+        pairs = build_pairs(positions, cell_t, ewald.cutoff if ewald is not None else cutoff)
+    geom = _Geometry(positions, topology, params, pairs, scales, settings, cell_t, ewald)
     q, d, Q = lab_frame(positions, topology, params)
     e_d, e_p = geom.permanent_fields(q, d, Q)
     alpha = params["polarizability"][:, None]
@@ -205,6 +240,8 @@ def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings):
             out.append(total)
         return geom, out[0], out[-1], (e_d, e_p)
     if solver == "exact":
+        if ewald is not None:
+            raise ValueError("the exact solver is non-periodic only; use 'mutual' with Ewald")
         n = positions.shape[0]
         s = params["polarizability"].clamp(min=0.0).sqrt().repeat_interleave(3)
         a = torch.eye(3 * n, dtype=positions.dtype, device=positions.device) - s[:, None] * geom.dense_tensor() * s[None, :]
@@ -225,10 +262,11 @@ def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings):
 def polarization_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                         pairs: PairList | None = None, cutoff: float | None = None,
                         scales: Scales = Scales(),
-                        settings: PolarizationSettings = PolarizationSettings()) -> torch.Tensor:
+                        settings: PolarizationSettings = PolarizationSettings(), ewald=None) -> torch.Tensor:
     """Polarization energy, kcal/mol (scalar); params need 'charge', 'dipole', 'quadrupole',
-    'polarizability' (n,) A^3. Non-periodic or plain cutoff (no Ewald) under a cell."""
-    geom, mu_d, mu_p, (e_d, e_p) = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings)
+    'polarizability' (n,) A^3. Periodic cells need ``ewald`` (EwaldSettings)."""
+    geom, mu_d, mu_p, (e_d, e_p) = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings,
+                                          ewald)
     if settings.solver != "mutual":
         return -0.5 * COULOMB * (mu_d * e_p).sum()
     # functional stationary in (mu_d, mu_p); equals -1/2 mu_d.E_p at the solution
