@@ -14,6 +14,7 @@ include: "workflow/rules/curate.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/split.smk"
 include: "workflow/rules/noise.smk"
+include: "workflow/rules/train.smk"
 
 
 localrules:
@@ -29,3 +30,4 @@ rule all:
         rules.curate_dimers.output.summary,
         rules.split.output.summary,
         rules.noise_stats.output,
+        trained_models(),

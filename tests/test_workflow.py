@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pinnff.io.structures import read_structures
@@ -29,7 +30,7 @@ def test_dry_run_shows_the_full_dag(tmp_path, profile, preset):
     run = snakemake(*args, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     for rule in ["curate_conformers", "curate_monomers", "curate_dimers", "label_chunk", "merge_labels", "split",
-                 "add_noise", "noise_stats"]:
+                 "add_noise", "noise_stats", "train"]:
         assert rule in run.stdout
 
 
@@ -75,6 +76,20 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     np.testing.assert_array_equal([a.info["e_int_clean_kcal"] for a in noisy1], clean)
     assert np.any(np.array([a.info["e_int_kcal"] for a in noisy1]) != clean)
     assert (out / "noisy/noise_stats.csv").read_text().count("\n") == 5
+
+    from pinnff.model.ml_potential import MLPotential
+    from pinnff.train.checkpoint import load_checkpoint
+    from pinnff.train.data import file_sha256
+
+    for trainset in ("A", "B"):
+        for sigma in ("0", "1"):
+            folder = out / f"models/ml/{trainset}/sigma{sigma}/seed0"
+            _, metadata = load_checkpoint(folder / "model.pt", {"ml": MLPotential})
+            assert metadata["train_sha256"] == file_sha256(out / f"noisy/{trainset}/sigma{sigma}.extxyz")
+            assert metadata["grad_evals"] == 200 and np.isfinite(metadata["best_val_rmse_kcal"])
+            curve = pd.read_csv(folder / "curve.csv")
+            assert curve.grad_evals.iloc[-1] == 200
+            assert curve.best_val_loss.iloc[-1] == pytest.approx(metadata["best_val_rmse_kcal"])
 
     # a second run does nothing, and validation/test files are untouched by the noise stage
     frozen = {p: _digest(p) for p in (out / "splits").glob("*/*.extxyz")}

@@ -22,6 +22,7 @@ COMMANDS = [
     "pinnff.label.commands",
     "pinnff.split",
     "pinnff.noise",
+    "pinnff.train.commands",
     "pinnff.analysis.commands",
 ]
 

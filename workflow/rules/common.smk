@@ -23,6 +23,8 @@ CLUSTER_SETS = ["set_A", "set_B", "short", "long", "trimers", "scans"]
 LABELLED_SETS = ["conformers", "monomers"] + CLUSTER_SETS
 TRAINING_SETS = {"A": "set_A", "B": "set_B"}
 SIGMAS = [f"{s:g}" for s in config["noise"]["sigmas_kcal"]]
+# Train only on sets that have labels: shipped ones, or all when missing labels are computed.
+TRAINABLE = [t for t, name in TRAINING_SETS.items() if config["label"]["compute_missing"] or (SHIPPED / name).is_dir()]
 
 
 wildcard_constraints:
@@ -30,6 +32,8 @@ wildcard_constraints:
     trainset="|".join(TRAINING_SETS),
     sigma=r"[0-9.]+",
     chunk=r"\d+",
+    model="|".join(config["train"]["models"]),
+    seed=r"\d+",
 
 
 def settings(section):
@@ -64,3 +68,9 @@ def shipped_files():
 
 def curated(name):
     return f"{R}/curated/{name}.extxyz"
+
+
+def trained_models():
+    """Checkpoints of every (training set, sigma, model, seed) combination that has data."""
+    return expand(f"{R}/models/{{model}}/{{trainset}}/sigma{{sigma}}/seed{{seed}}/model.pt",
+                  model=config["train"]["models"], trainset=TRAINABLE, sigma=SIGMAS, seed=config["train"]["seeds"])

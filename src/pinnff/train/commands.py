@@ -1,0 +1,63 @@
+"""``pinnff train``: fit one model to one training file, validated on clean labels."""
+
+from __future__ import annotations
+
+import logging
+
+from pinnff.config import add_settings_argument, section
+
+log = logging.getLogger(__name__)
+
+
+def build_model(kind: str, settings: dict):
+    """A fresh model of ``kind`` from the ``train`` config section."""
+    from pinnff.errors import InputError
+    from pinnff.model.descriptors import DescriptorConfig
+    from pinnff.model.ml_potential import MLPotential
+
+    if kind == "ml":
+        ml = settings["ml"]
+        descriptors = DescriptorConfig(radial_cutoff=ml["radial_cutoff_A"], angular_cutoff=ml["angular_cutoff_A"])
+        return MLPotential(descriptors, hidden=tuple(ml["hidden"]))
+    raise InputError(f"model kind '{kind}' is not built yet (available: ml)")
+
+
+def _train(args) -> None:
+    import pandas as pd
+    import torch
+
+    from pinnff.io.atomic import write_text
+    from pinnff.train.checkpoint import save_checkpoint
+    from pinnff.train.data import file_sha256, load_clusters
+    from pinnff.train.trainer import TrainSettings, train
+
+    s = section(args.settings, "train")
+    torch.manual_seed(args.seed)
+    model = build_model(args.model, s)
+    settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
+                             val_every=s["val_every"], seed=args.seed, tabu=s["tabu"])
+    train_set, val_set = load_clusters(args.train), load_clusters(args.val)
+    result = train(model, train_set, val_set, settings,
+                   progress=lambda row: log.info("grad evals %d: train MSE %.4g, val RMSE %.4g kcal/mol",
+                                                 row["grad_evals"], row["train_loss"], row["val_loss"]))
+    metadata = {"model": args.model, "seed": args.seed, "train_file": str(args.train), "val_file": str(args.val),
+                "train_sha256": file_sha256(args.train), "val_sha256": file_sha256(args.val), "settings": s,
+                "n_train": len(train_set), "n_val": len(val_set), "best_val_rmse_kcal": result.best_val_loss,
+                "grad_evals": result.grad_evals, "wall_s": result.wall_s}
+    save_checkpoint(args.out, model, metadata)
+    write_text(args.curve, pd.DataFrame(result.history).to_csv(index=False))
+    log.info("best validation RMSE %.3f kcal/mol after %d gradient evaluations (%.0f s)", result.best_val_loss,
+             result.grad_evals, result.wall_s)
+
+
+def add_parser(subparsers) -> None:
+    """Register ``pinnff train``."""
+    p = subparsers.add_parser("train", help="train one model (interaction energies)")
+    p.add_argument("--model", required=True, help="model kind: ml")
+    p.add_argument("--train", required=True, help="training file (possibly with label noise)")
+    p.add_argument("--val", required=True, help="validation file (clean labels)")
+    p.add_argument("--seed", type=int, default=0)
+    add_settings_argument(p, "train")
+    p.add_argument("--out", required=True, help="checkpoint (.pt)")
+    p.add_argument("--curve", required=True, help="training curve (CSV)")
+    p.set_defaults(func=_train)
