@@ -11,7 +11,7 @@ from pinnff.curate.frames import assign_splits, cluster_frame
 from pinnff.curate.placement import dissociation_scan, distance_for_contact, random_dimer
 from pinnff.geometry import center_of_mass, kabsch_rmsd, min_contact, random_rotation
 
-from conftest import SMILES
+SMILES = "COCCOCCOC"  # DEGDME, the molecule of the study
 
 
 def test_pool_conformers_are_distinct_and_centred(pool_frames):

@@ -16,7 +16,7 @@ from pinnff.label.runner import ChunkLabeller
 from pinnff.label.store import LabelStore
 from pinnff.geometry import random_rotation
 
-from conftest import SMILES
+SMILES = "COCCOCCOC"  # DEGDME, the molecule of the study
 
 XTB = {"method": "GFN2-xTB", "accuracy": 1.0}
 LEVEL = "xtb/gfn2-xtb"

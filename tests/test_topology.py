@@ -7,7 +7,7 @@ from pinnff.chem.topology import perceive_molecules, template_order
 from pinnff.curate.frames import cluster_frame
 from pinnff.errors import InputError
 
-from conftest import SMILES
+SMILES = "COCCOCCOC"  # DEGDME, the molecule of the study
 
 
 def test_shuffled_dimer_is_restored_to_template_order(pool, rng):
