@@ -23,6 +23,7 @@ COMMANDS = [
     "pinnff.split",
     "pinnff.noise",
     "pinnff.train.commands",
+    "pinnff.evaluate",
     "pinnff.analysis.commands",
 ]
 

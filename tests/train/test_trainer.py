@@ -82,3 +82,33 @@ def test_checkpoint_round_trip_and_corrupt_file(data, tmp_path):
         load_checkpoint(corrupt, {"ml": MLPotential})
     with pytest.raises(InputError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "none.pt", {"ml": MLPotential})
+
+
+def test_evaluate_any_atom_order_and_plain_xyz(data, pool, tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+    from ase.io import write
+
+    model = MLPotential(SMALL, hidden=(8,)).double()
+    model.fit_normalization(model.prepare(data[0]))
+    save_checkpoint(tmp_path / "model.pt", model, {"model": "ml"})
+    frames = toy_labels(pool, 3, 9)
+    write_structures(tmp_path / "labelled.extxyz", frames)
+    rng = np.random.default_rng(0)
+    shuffled = []
+    for atoms in frames:
+        plain = atoms[rng.permutation(len(atoms))]
+        plain.info, plain.arrays = {}, {"numbers": plain.numbers, "positions": plain.positions}
+        shuffled.append(plain)
+    write(tmp_path / "plain.xyz", shuffled, format="xyz")
+    for name in ("labelled.extxyz", "plain.xyz"):
+        subprocess.run([sys.executable, "-m", "pinnff.cli", "evaluate", str(tmp_path / "model.pt"),
+                        str(tmp_path / name), "--out", str(tmp_path / f"{name}.csv")], check=True, capture_output=True)
+    labelled, plain = pd.read_csv(tmp_path / "labelled.extxyz.csv"), pd.read_csv(tmp_path / "plain.xyz.csv")
+    expected = model.interaction_energies(model.prepare(load_clusters(tmp_path / "labelled.extxyz"))).detach().numpy()
+    np.testing.assert_allclose(labelled.e_int_pred_kcal, expected, atol=1e-8)
+    np.testing.assert_allclose(plain.e_int_pred_kcal, expected, atol=1e-6)  # xyz keeps fewer digits
+    np.testing.assert_allclose(labelled.e_int_ref_kcal, [f.info["e_int_kcal"] for f in frames], atol=1e-8)
+    assert "e_int_ref_kcal" not in plain.columns
