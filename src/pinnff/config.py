@@ -57,18 +57,15 @@ def validate(config: dict, sub_schema: dict | None = None, where: str = "config"
     return config
 
 
-def load(path: str | Path) -> dict:
-    """Load a YAML config file and validate it."""
+def read_yaml(path: str | Path) -> object:
+    """Parsed YAML file (``{}`` when empty); :class:`InputError` naming the file when it is missing or malformed."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such config file")
+        raise InputError(f"{path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: a config must be a mapping of keys to values")
-    return validate(data, where=str(path))
 
 
 def section(settings: str | None, name: str) -> dict:
@@ -85,13 +82,7 @@ def section(settings: str | None, name: str) -> dict:
         except json.JSONDecodeError as exc:
             raise InputError(f"--settings: not valid JSON ({exc})") from None
     else:
-        path = Path(settings)
-        if not path.is_file():
-            raise InputError(f"{path}: no such settings file")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        data = read_yaml(settings)
         if isinstance(data, dict) and name in data:
             data = data[name]
     wrapped = validate({name: data}, where=f"--settings {name}" if settings is None else str(settings))
