@@ -48,12 +48,14 @@ class PhysicsSettings:
 
 
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
-                 settings: PhysicsSettings = PhysicsSettings(), intramolecular=None):
+                 settings: PhysicsSettings = PhysicsSettings(), intramolecular=None, neighbors=None):
     """Total energy (scalar, kcal/mol) and its per-term dict.
 
     positions (n, 3) A; params the per-atom tensors of the physics contract;
     ``intramolecular`` an optional callable ``(positions) -> energy`` (e.g.
-    :class:`pinnff.physics.intramolecular.MMFFIntramolecular`).
+    :class:`pinnff.physics.intramolecular.MMFFIntramolecular`); ``neighbors``
+    an optional :class:`pinnff.physics.pairs.NeighborCache` (Verlet list with
+    skin) whose cutoff covers every term's cutoff.
     """
     s = settings
     if cell is not None and (s.ewald is None or s.cutoff is None):
@@ -61,7 +63,12 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
     list_cutoff = None if cell is None else max(s.cutoff, s.ewald.cutoff, s.ct_cutoff)
     if cell is None and s.cutoff is not None:
         list_cutoff = max(s.cutoff, s.ct_cutoff)
-    pairs = build_pairs(positions, cell, list_cutoff)
+    if neighbors is not None:
+        if list_cutoff is not None and (neighbors.cutoff is None or neighbors.cutoff < list_cutoff):
+            raise InputError(f"neighbour list cutoff {neighbors.cutoff} is below the terms' cutoff {list_cutoff}")
+        pairs = neighbors.get(positions, cell)
+    else:
+        pairs = build_pairs(positions, cell, list_cutoff)
     parts = {}
     if "multipole" in s.terms:
         parts["multipole"] = permanent_energy(positions, topology, params, cell, pairs=pairs,
@@ -72,7 +79,8 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
                                                     scales=s.scales, settings=s.polarization,
                                                     ewald=s.ewald if cell is not None else None)
     if "vdw" in s.terms:
-        parts["vdw"] = vdw_energy(positions, topology, params, cell, cutoff=s.cutoff, taper=s.vdw_taper,
+        parts["vdw"] = vdw_energy(positions, topology, params, cell, pairs=pairs if neighbors is not None else None,
+                                  cutoff=s.cutoff, taper=s.vdw_taper,
                                   epsilon_rule=s.epsilon_rule, scales=s.scales)
     if "charge_transfer" in s.terms:
         parts["charge_transfer"] = charge_transfer_energy(positions, topology, params, cell, pairs=pairs,

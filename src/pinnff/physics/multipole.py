@@ -74,6 +74,9 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     """
     from pinnff.physics import ewald as ew
 
+    if ewald is not None and scales.intermolecular_only:
+        # excluded intramolecular pairs beyond the real-space cutoff would keep their reciprocal part
+        raise ValueError("intermolecular_only is not supported with Ewald (exclusions beyond the cutoff)")
     cell_t = check_cell(cell, positions.dtype, positions.device)
     if ewald is not None and cell_t is None:
         raise ValueError("Ewald summation needs a cell")

@@ -78,3 +78,36 @@ def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None)
     j = torch.as_tensor(np.asarray(j, dtype=np.int64), device=device)
     s = torch.as_tensor(np.asarray(s, dtype=np.float64), dtype=positions.dtype, device=device)
     return PairList(i, j, s @ cell_t)
+
+
+class NeighborCache:
+    """Verlet list with a skin: pairs within ``cutoff + skin`` A, rebuilt only when some atom
+    has moved more than ``skin / 2`` since the last build (or the cell changed). Terms apply
+    their own cutoffs to the pairs they receive, so the extra pairs cost time, never accuracy.
+    """
+
+    def __init__(self, cutoff: float | None, skin: float = 1.0):
+        self.cutoff, self.skin = cutoff, skin
+        self._ref = None
+        self._cell = None
+        self._pairs: PairList | None = None
+        self.builds = 0
+
+    def get(self, positions: torch.Tensor, cell=None) -> PairList:
+        """The pair list for ``positions`` (n, 3) A (shifts recomputed from the current cell)."""
+        cell_t = check_cell(cell, positions.dtype, positions.device)
+        x = positions.detach()
+        stale = (self._pairs is None or self._ref is None or self._ref.shape != x.shape
+                 or (cell_t is None) != (self._cell is None)
+                 or (cell_t is not None and not torch.equal(cell_t.detach(), self._cell))
+                 or bool(((x - self._ref).norm(dim=-1).max() > 0.5 * self.skin)))
+        if stale:
+            cut = None if self.cutoff is None else self.cutoff + self.skin
+            self._pairs = build_pairs(x, cell_t, cut)
+            if cell_t is not None:  # keep integer shifts; Cartesian shifts follow the current cell
+                self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(cell_t.detach()))
+            self._ref, self._cell = x.clone(), None if cell_t is None else cell_t.detach().clone()
+            self.builds += 1
+        if cell_t is None:
+            return self._pairs
+        return PairList(self._pairs.i, self._pairs.j, self._shift_int @ cell_t)

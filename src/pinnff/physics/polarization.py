@@ -217,6 +217,9 @@ def induced_dipoles(positions, topology, params, cell=None, *, pairs=None, cutof
 
 
 def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald=None):
+    if ewald is not None and scales.intermolecular_only:
+        # excluded intramolecular pairs beyond the real-space cutoff would keep their reciprocal part
+        raise ValueError("intermolecular_only is not supported with Ewald (exclusions beyond the cutoff)")
     cell_t = check_cell(cell, positions.dtype, positions.device)
     if ewald is not None and cell_t is None:
         raise ValueError("Ewald summation needs a cell")
