@@ -7,6 +7,14 @@ Per-atom keys: 'charge' (n,) e; 'dipole' (n, 3) e*A and 'quadrupole'
 'polarizability' (n,) A^3; 'cp_core' (n,) e; 'cp_alpha' (n,) 1/A; 'ct_A'
 (n,); 'ct_B' (n,) 1/A; 'vdw_radius' (n,) A (R_min); 'vdw_epsilon' (n,)
 kcal/mol; 'vdw_reduction' (n,).
+
+Known limitations (see each module): plain Ewald (no PME), so periodic
+multipoles/polarization are O(N^1.5) and far from the 100 ms target;
+no vdW long-range correction; no charge flux; Tinker chirality flips of
+local frames not applied; ``Scales.intermolecular_only`` is refused under
+Ewald; "mutual" polarization gives exact forces but its parameter
+derivatives of forces (double backward) miss d(mu)/d(theta): train on forces
+with the "exact" (small systems) or "extrapolated" solver.
 """
 
 from pinnff.physics.chargetransfer import charge_transfer_energy
