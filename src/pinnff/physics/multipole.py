@@ -20,7 +20,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.frames import lab_multipoles
-from pinnff.physics.pairs import PairList, build_pairs, check_cell
+from pinnff.physics.pairs import PairList, electrostatic_pairs
 from pinnff.physics.topology import Scales, Topology, pair_scale
 
 COULOMB = 332.0637
@@ -74,14 +74,7 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     """
     from pinnff.physics import ewald as ew
 
-    if ewald is not None and scales.intermolecular_only:
-        # excluded intramolecular pairs beyond the real-space cutoff would keep their reciprocal part
-        raise ValueError("intermolecular_only is not supported with Ewald (exclusions beyond the cutoff)")
-    cell_t = check_cell(cell, positions.dtype, positions.device)
-    if ewald is not None and cell_t is None:
-        raise ValueError("Ewald summation needs a cell")
-    if pairs is None:
-        pairs = build_pairs(positions, cell_t, ewald.cutoff if ewald is not None else cutoff)
+    cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
     q, d, Q = lab_frame(positions, topology, params)
     i, k = pairs.i, pairs.j
     rvec, r = pairs.vectors(positions)

@@ -111,3 +111,22 @@ class NeighborCache:
         if cell_t is None:
             return self._pairs
         return PairList(self._pairs.i, self._pairs.j, self._shift_int @ cell_t)
+
+
+def electrostatic_pairs(positions: torch.Tensor, cell, pairs: PairList | None, cutoff: float | None, ewald,
+                        intermolecular_only: bool) -> tuple[torch.Tensor | None, PairList]:
+    """Checked cell ``(3, 3)`` (or None) and the pair list for an electrostatic term.
+
+    With Ewald (``ewald`` has a ``cutoff``) a cell is required and the pairs
+    are those within the real-space cutoff; ``intermolecular_only`` is refused
+    there, since excluded intramolecular pairs beyond the cutoff would keep
+    their reciprocal-space part.
+    """
+    if ewald is not None and intermolecular_only:
+        raise ValueError("intermolecular_only is not supported with Ewald (exclusions beyond the cutoff)")
+    cell_t = check_cell(cell, positions.dtype, positions.device)
+    if ewald is not None and cell_t is None:
+        raise ValueError("Ewald summation needs a cell")
+    if pairs is None:
+        pairs = build_pairs(positions, cell_t, ewald.cutoff if ewald is not None else cutoff)
+    return cell_t, pairs

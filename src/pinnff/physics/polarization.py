@@ -33,7 +33,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.multipole import COULOMB, lab_frame, pair_terms
-from pinnff.physics.pairs import PairList, build_pairs, check_cell
+from pinnff.physics.pairs import PairList, electrostatic_pairs
 from pinnff.physics.topology import Scales, Topology, scale_by_separation
 
 DEBYE_PER_EA = 4.80320471
@@ -217,14 +217,7 @@ def induced_dipoles(positions, topology, params, cell=None, *, pairs=None, cutof
 
 
 def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald=None):
-    if ewald is not None and scales.intermolecular_only:
-        # excluded intramolecular pairs beyond the real-space cutoff would keep their reciprocal part
-        raise ValueError("intermolecular_only is not supported with Ewald (exclusions beyond the cutoff)")
-    cell_t = check_cell(cell, positions.dtype, positions.device)
-    if ewald is not None and cell_t is None:
-        raise ValueError("Ewald summation needs a cell")
-    if pairs is None:
-        pairs = build_pairs(positions, cell_t, ewald.cutoff if ewald is not None else cutoff)
+    cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
     geom = _Geometry(positions, topology, params, pairs, scales, settings, cell_t, ewald)
     q, d, Q = lab_frame(positions, topology, params)
     e_d, e_p = geom.permanent_fields(q, d, Q)
