@@ -39,7 +39,7 @@ class TrainSettings:
 
 def rmse(predicted: torch.Tensor, reference: torch.Tensor) -> float:
     """Root-mean-square error (same unit as the inputs)."""
-    return float(torch.sqrt(torch.mean((predicted - reference) ** 2)))
+    return float(torch.sqrt(torch.mean((predicted.detach() - reference) ** 2)))
 
 
 def train(model, train_clusters: list, val_clusters: list, settings: TrainSettings, progress=None) -> TrainResult:
