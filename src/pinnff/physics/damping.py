@@ -20,6 +20,14 @@ EQUAL_ALPHA_TOL = 1.0e-3
 """|alpha_i - alpha_k| (1/A) below which the equal-exponent GORDON2 formulas are used (Tinker's eps)."""
 
 
+def _thole_argument(r: torch.Tensor, pdamp_ik: torch.Tensor, a, power: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``u = a (r / pdamp)^power`` and ``exp(-u)``; pairs with ``pdamp == 0`` get u = 100 (no damping)."""
+    active = pdamp_ik > 0
+    safe = torch.where(active, pdamp_ik, torch.ones_like(pdamp_ik))
+    u = torch.where(active, a * (r / safe) ** power, torch.full_like(r, 100.0))
+    return u, torch.exp(-u)
+
+
 def thole_u3(r: torch.Tensor, pdamp_ik: torch.Tensor, a: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Original AMOEBA Thole damping ``u = a (r / (alpha_i alpha_k)^(1/6))^3``.
 
@@ -27,11 +35,7 @@ def thole_u3(r: torch.Tensor, pdamp_ik: torch.Tensor, a: torch.Tensor | float) -
     damping for that pair), ``a`` the dimensionless Thole width (0.39).
     Returns ``(l3, l5, l7)`` for the ``1/r^3, 1/r^5, 1/r^7`` field terms.
     """
-    active = pdamp_ik > 0
-    safe = torch.where(active, pdamp_ik, torch.ones_like(pdamp_ik))
-    u = a * (r / safe) ** 3
-    u = torch.where(active, u, torch.full_like(u, 100.0))
-    e = torch.exp(-u)
+    u, e = _thole_argument(r, pdamp_ik, a, 3)
     l3 = 1.0 - e
     l5 = 1.0 - (1.0 + u) * e
     l7 = 1.0 - (1.0 + u + 0.6 * u * u) * e
@@ -43,11 +47,7 @@ def thole_u15(r: torch.Tensor, pdamp_ik: torch.Tensor, a: torch.Tensor | float) 
 
     Same arguments and returns as :func:`thole_u3` (``a`` ~ 0.70).
     """
-    active = pdamp_ik > 0
-    safe = torch.where(active, pdamp_ik, torch.ones_like(pdamp_ik))
-    u = a * (r / safe) ** 1.5
-    u = torch.where(active, u, torch.full_like(u, 100.0))
-    e = torch.exp(-u)
+    u, e = _thole_argument(r, pdamp_ik, a, 1.5)
     l3 = 1.0 - e
     l5 = 1.0 - (1.0 + 0.5 * u) * e
     l7 = 1.0 - (1.0 + 0.65 * u + 0.15 * u * u) * e
