@@ -33,17 +33,9 @@ def perceive_molecules(atoms, scale: float = 1.2) -> np.ndarray:
     return np.array([order[label] for label in labels], dtype=int)
 
 
-def molecule_ids(atoms, expected_formula: str | None = None, where: str = "structure") -> np.ndarray:
-    """``mol_id`` from the file when present, else perceived; optionally check each formula."""
-    from ase.formula import Formula
-
+def molecule_ids(atoms) -> np.ndarray:
+    """``mol_id`` (n,) from the file's per-atom array when present, else perceived from bonding."""
     mol_id = atoms.arrays["mol_id"] if "mol_id" in atoms.arrays else perceive_molecules(atoms)
-    if expected_formula is not None:
-        expected = Formula(expected_formula).count()
-        for molecule in np.unique(mol_id):
-            symbols = atoms[mol_id == molecule].get_chemical_formula()
-            if Formula(symbols).count() != expected:
-                raise InputError(f"{where}: molecule {molecule} is {symbols}, expected {expected_formula}")
     return np.asarray(mol_id, dtype=int)
 
 
@@ -76,7 +68,7 @@ def template_order(atoms, smiles: str, where: str = "structure") -> np.ndarray:
     from pinnff.chem.molecule import template
 
     reference = _connectivity_only(template(smiles))
-    mol_id = molecule_ids(atoms, where=where)
+    mol_id = molecule_ids(atoms)
     order = []
     for molecule in np.unique(mol_id):
         members = np.flatnonzero(mol_id == molecule)
