@@ -12,14 +12,15 @@ import torch
 
 from pinnff.physics.damping import quintic_taper
 from pinnff.physics.multipole import COULOMB
-from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum
 from pinnff.physics.topology import Scales, Topology, pair_scale
 
 
 def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                            pairs: PairList | None = None, cutoff: float = 6.0, taper: float = 0.9,
-                           scales: Scales = Scales()) -> torch.Tensor:
-    """Charge-transfer energy, kcal/mol (scalar); params 'ct_A' (n,), 'ct_B' (n,) 1/A."""
+                           scales: Scales = Scales(), segments: Segments | None = None) -> torch.Tensor:
+    """Charge-transfer energy, kcal/mol (scalar, or ``(segments.size,)`` per segment);
+    params 'ct_A' (n,), 'ct_B' (n,) 1/A."""
     if pairs is None:
         pairs = build_pairs(positions, cell, cutoff)
     scale = pair_scale(topology, pairs.i, pairs.j, scales.mpole, scales, positions.dtype)
@@ -28,4 +29,4 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
     a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
     e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
     e = e * scale * quintic_taper(r, taper * cutoff, cutoff) * (r <= cutoff)
-    return e.sum()
+    return energy_sum(e, i, segments)

@@ -2,7 +2,9 @@
 
 ``total_energy(positions, topology, params, cell=None, settings=...)``
 returns ``(E_total, {"multipole", "polarization", "vdw", "charge_transfer",
-["intramolecular"]})`` in kcal/mol; forces by autograd.
+["intramolecular"]})`` in kcal/mol; forces by autograd. With ``segments`` (a
+batch of independent non-periodic structures and an explicit pair list that
+never joins two of them) every energy has shape ``(segments.size,)``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pinnff.physics.chargetransfer import charge_transfer_energy
 from pinnff.physics.ewald import EwaldSettings
 from pinnff.errors import InputError
 from pinnff.physics.multipole import permanent_energy
-from pinnff.physics.pairs import build_pairs
+from pinnff.physics.pairs import PairList, Segments, build_pairs
 from pinnff.physics.polarization import PolarizationSettings, polarization_energy
 from pinnff.physics.topology import Scales, Topology
 from pinnff.physics.vdw import vdw_energy
@@ -48,43 +50,53 @@ class PhysicsSettings:
 
 
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
-                 settings: PhysicsSettings = PhysicsSettings(), intramolecular=None, neighbors=None):
-    """Total energy (scalar, kcal/mol) and its per-term dict.
+                 settings: PhysicsSettings = PhysicsSettings(), intramolecular=None, neighbors=None,
+                 pairs: PairList | None = None, segments: Segments | None = None):
+    """Total energy (scalar, or per segment; kcal/mol) and its per-term dict.
 
     positions (n, 3) A; params the per-atom tensors of the physics contract;
     ``intramolecular`` an optional callable ``(positions) -> energy`` (e.g.
     :class:`pinnff.physics.intramolecular.MMFFIntramolecular`); ``neighbors``
     an optional :class:`pinnff.physics.pairs.NeighborCache` (Verlet list with
-    skin) whose cutoff covers every term's cutoff.
+    skin) whose cutoff covers every term's cutoff; or ``pairs`` an explicit
+    non-periodic pair list (e.g. :func:`pinnff.physics.pairs.segment_pairs`,
+    or only the intermolecular pairs when the intramolecular ones cancel).
     """
     s = settings
+    if pairs is not None and (cell is not None or neighbors is not None):
+        raise InputError("explicit pairs are for non-periodic systems without a neighbour list")
+    if segments is not None and pairs is None:
+        raise InputError("per-segment energies need the explicit pair list that keeps the segments apart")
     if cell is not None and (s.ewald is None or s.cutoff is None):
         raise InputError("periodic systems need settings.ewald and settings.cutoff")
     list_cutoff = None if cell is None else max(s.cutoff, s.ewald.cutoff, s.ct_cutoff)
     if cell is None and s.cutoff is not None:
         list_cutoff = max(s.cutoff, s.ct_cutoff)
+    explicit = pairs is not None or neighbors is not None  # vdW otherwise lists its own (site) pairs
     if neighbors is not None:
         if list_cutoff is not None and (neighbors.cutoff is None or neighbors.cutoff < list_cutoff):
             raise InputError(f"neighbour list cutoff {neighbors.cutoff} is below the terms' cutoff {list_cutoff}")
         pairs = neighbors.get(positions, cell)
-    else:
+    elif pairs is None:
         pairs = build_pairs(positions, cell, list_cutoff)
     parts = {}
     if "multipole" in s.terms:
         parts["multipole"] = permanent_energy(positions, topology, params, cell, pairs=pairs,
                                               cutoff=s.cutoff, penetration=s.penetration, scales=s.scales,
-                                              ewald=s.ewald if cell is not None else None)
+                                              ewald=s.ewald if cell is not None else None, segments=segments)
     if "polarization" in s.terms:
         parts["polarization"] = polarization_energy(positions, topology, params, cell, pairs=pairs,
                                                     scales=s.scales, settings=s.polarization,
-                                                    ewald=s.ewald if cell is not None else None)
+                                                    ewald=s.ewald if cell is not None else None,
+                                                    segments=segments)
     if "vdw" in s.terms:
-        parts["vdw"] = vdw_energy(positions, topology, params, cell, pairs=pairs if neighbors is not None else None,
+        parts["vdw"] = vdw_energy(positions, topology, params, cell, pairs=pairs if explicit else None,
                                   cutoff=s.cutoff, taper=s.vdw_taper,
-                                  epsilon_rule=s.epsilon_rule, scales=s.scales)
+                                  epsilon_rule=s.epsilon_rule, scales=s.scales, segments=segments)
     if "charge_transfer" in s.terms:
         parts["charge_transfer"] = charge_transfer_energy(positions, topology, params, cell, pairs=pairs,
-                                                          cutoff=s.ct_cutoff, taper=s.ct_taper, scales=s.scales)
+                                                          cutoff=s.ct_cutoff, taper=s.ct_taper, scales=s.scales,
+                                                          segments=segments)
     if intramolecular is not None:
         parts["intramolecular"] = intramolecular(positions)
     total = sum(parts.values())

@@ -20,7 +20,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.frames import lab_multipoles
-from pinnff.physics.pairs import PairList, electrostatic_pairs
+from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum
 from pinnff.physics.topology import Scales, Topology, pair_scale
 
 COULOMB = 332.0637
@@ -63,16 +63,21 @@ def radial(r):
 
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                      pairs: PairList | None = None, cutoff: float | None = None,
-                     penetration: bool = True, scales: Scales = Scales(), ewald=None) -> torch.Tensor:
-    """Permanent multipole energy, kcal/mol (scalar).
+                     penetration: bool = True, scales: Scales = Scales(), ewald=None,
+                     segments: Segments | None = None) -> torch.Tensor:
+    """Permanent multipole energy, kcal/mol: a scalar, or ``(segments.size,)`` per segment.
 
     positions (n, 3) A; params 'charge' (n,), 'dipole' (n, 3), 'quadrupole'
     (n, 3, 3) in the local frame, plus 'cp_core' (n,) e and 'cp_alpha' (n,)
     1/A when ``penetration``. Pairs are scaled by ``scales.mpole``.
     Periodic cells need ``ewald`` (:class:`pinnff.physics.ewald.EwaldSettings`);
-    its cutoff is the real-space cutoff.
+    its cutoff is the real-space cutoff. ``segments`` (non-periodic only) returns
+    one energy per independent structure of a batch.
     """
     from pinnff.physics import ewald as ew
+
+    if segments is not None and ewald is not None:
+        raise ValueError("per-segment energies are non-periodic only")
 
     cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
     q, d, Q = lab_frame(positions, topology, params)
@@ -118,7 +123,7 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
         e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
         e = e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
                  + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
-    energy = COULOMB * e.sum()
+    energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
         energy = energy + ew.reciprocal_energy(positions, cell_t, ewald, q, d, Q, COULOMB)
         energy = energy + ew.self_energy(ewald.beta, q, d, Q, COULOMB)

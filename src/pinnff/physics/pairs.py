@@ -36,6 +36,51 @@ class PairList:
         return PairList(self.i[mask], self.j[mask], None if self.shift is None else self.shift[mask])
 
 
+@dataclass
+class Segments:
+    """Independent structures of a batch: ``index`` (n,) int64 segment of each atom, ``size`` segments.
+
+    Atoms of different segments must never share a pair (see :func:`segment_pairs`);
+    the energy terms then return one energy per segment, shape ``(size,)``.
+    """
+
+    index: torch.Tensor
+    size: int
+
+
+def energy_sum(values: torch.Tensor, atoms: torch.Tensor | None, segments: Segments | None) -> torch.Tensor:
+    """Sum of energy contributions ``values`` (k,): a scalar, or ``(segments.size,)`` per segment.
+
+    ``atoms`` (k,) is the atom each contribution belongs to (the first atom of
+    a pair); None means ``values`` is per atom (k = n).
+    """
+    if segments is None:
+        return values.sum()
+    owner = segments.index if atoms is None else segments.index.index_select(0, atoms)
+    return values.new_zeros(segments.size).index_add(0, owner, values)
+
+
+def segment_pairs(sizes, device=None) -> tuple[PairList, Segments]:
+    """Every pair ``i < j`` within each of consecutive segments of ``sizes`` atoms (non-periodic).
+
+    Returns the pair list and the :class:`Segments` of the concatenated
+    atoms; cost is linear in the number of segments (one ``triu`` per
+    distinct size).
+    """
+    sizes = torch.as_tensor(sizes, dtype=torch.long, device=device)
+    starts = torch.cumsum(sizes, 0) - sizes
+    index = torch.repeat_interleave(torch.arange(len(sizes), device=device), sizes)
+    i_parts, j_parts = [], []
+    for size in torch.unique(sizes).tolist():
+        first = starts[sizes == size]
+        a, b = torch.triu_indices(size, size, offset=1, device=device)
+        i_parts.append((first[:, None] + a[None, :]).reshape(-1))
+        j_parts.append((first[:, None] + b[None, :]).reshape(-1))
+    i, j = torch.cat(i_parts), torch.cat(j_parts)
+    order = torch.argsort(i * int(sizes.sum()) + j)
+    return PairList(i[order], j[order]), Segments(index, len(sizes))
+
+
 def check_cell(cell, dtype, device) -> torch.Tensor | None:
     """A (3, 3) cell tensor (rows are lattice vectors, A) or None; rejects degenerate cells."""
     if cell is None:

@@ -33,7 +33,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.multipole import COULOMB, lab_frame, pair_terms
-from pinnff.physics.pairs import PairList, electrostatic_pairs
+from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum
 from pinnff.physics.topology import Scales, Topology, scale_by_separation
 
 DEBYE_PER_EA = 4.80320471
@@ -258,16 +258,20 @@ def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, e
 def polarization_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                         pairs: PairList | None = None, cutoff: float | None = None,
                         scales: Scales = Scales(),
-                        settings: PolarizationSettings = PolarizationSettings(), ewald=None) -> torch.Tensor:
-    """Polarization energy, kcal/mol (scalar); params need 'charge', 'dipole', 'quadrupole',
-    'polarizability' (n,) A^3. Periodic cells need ``ewald`` (EwaldSettings)."""
+                        settings: PolarizationSettings = PolarizationSettings(), ewald=None,
+                        segments: Segments | None = None) -> torch.Tensor:
+    """Polarization energy, kcal/mol (scalar, or ``(segments.size,)`` per segment, non-periodic
+    only); params need 'charge', 'dipole', 'quadrupole', 'polarizability' (n,) A^3.
+    Periodic cells need ``ewald`` (EwaldSettings)."""
+    if segments is not None and ewald is not None:
+        raise ValueError("per-segment energies are non-periodic only")
     geom, mu_d, mu_p, (e_d, e_p) = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings,
                                           ewald)
     if settings.solver != "mutual":
-        return -0.5 * COULOMB * (mu_d * e_p).sum()
+        return -0.5 * COULOMB * energy_sum((mu_d * e_p).sum(-1), None, segments)
     # functional stationary in (mu_d, mu_p); equals -1/2 mu_d.E_p at the solution
     alpha = params["polarizability"]
     inv_alpha = torch.where(alpha > 0, 1.0 / torch.where(alpha > 0, alpha, torch.ones_like(alpha)),
                             torch.zeros_like(alpha))
-    a_term = (inv_alpha[:, None] * mu_d * mu_p).sum() - (mu_d * geom.mutual_field(mu_p)).sum()
-    return -0.5 * COULOMB * ((e_d * mu_p).sum() + (mu_d * e_p).sum() - a_term)
+    a_term = inv_alpha[:, None] * mu_d * mu_p - mu_d * geom.mutual_field(mu_p)
+    return -0.5 * COULOMB * energy_sum((e_d * mu_p + mu_d * e_p - a_term).sum(-1), None, segments)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from pinnff.physics.damping import quintic_taper
-from pinnff.physics.pairs import PairList, build_pairs
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum
 from pinnff.physics.topology import Scales, Topology, pair_scale
 
 
@@ -47,8 +47,8 @@ def buffered_14_7(r: torch.Tensor, rmin: torch.Tensor, eps: torch.Tensor) -> tor
 
 def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                pairs: PairList | None = None, cutoff: float | None = None, taper: float = 0.9,
-               epsilon_rule: str = "HHG", scales: Scales = Scales()) -> torch.Tensor:
-    """Buffered 14-7 energy, kcal/mol (scalar).
+               epsilon_rule: str = "HHG", scales: Scales = Scales(), segments: Segments | None = None) -> torch.Tensor:
+    """Buffered 14-7 energy, kcal/mol: a scalar, or ``(segments.size,)`` per segment.
 
     params: 'vdw_radius' (n,) A, 'vdw_epsilon' (n,) kcal/mol, 'vdw_reduction'
     (n,). With a ``cutoff`` (A) the energy is switched off smoothly from
@@ -64,5 +64,5 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
     e = buffered_14_7(r[keep], rmin, eps) * scale[keep]
     if cutoff is not None:
         e = e * quintic_taper(r[keep], taper * cutoff, cutoff) * (r[keep] <= cutoff)
-    return e.sum()
+    return energy_sum(e, pairs.i[keep], segments)
 
