@@ -13,10 +13,12 @@ import logging
 
 log = logging.getLogger(__name__)
 
+
 def _builders() -> dict:
     from pinnff.model.ml_potential import MLPotential
+    from pinnff.model.physics_potential import PhysicsPotential
 
-    return {"ml": MLPotential}
+    return {"ml": MLPotential, "pinn": PhysicsPotential, "physics": PhysicsPotential}
 
 
 def predict(model, frames: list, smiles: str, where: str) -> list[dict]:

@@ -245,57 +245,92 @@ class ParameterHeads(torch.nn.Module):
         classes: torch.Tensor | None = None,
         mol_charge: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Per-atom parameters (dict keyed by :data:`PARAMETER_KEYS`, shapes and units in the module docstring).
+        """Per-atom parameters from ``descriptors`` (n, n_features) and ``numbers`` (n,) atomic numbers;
+        the other arguments as in :func:`bounded_parameters`."""
+        return bounded_parameters(self.raw(descriptors, numbers), mol_id, priors, self.config, classes, mol_charge)
 
-        ``descriptors`` (n, n_features); ``numbers`` (n,) atomic numbers;
-        ``mol_id`` (n,) molecule labels; ``priors``: every key of
-        :data:`PARAMETER_KEYS` with the output's shape (a missing
-        ``dipole``/``quadrupole`` prior means zero); ``classes`` (n,)
-        symmetry-class labels within a molecule (None: no averaging);
-        ``mol_charge`` (n_molecules,) e, total charge per molecule in the
-        order of the sorted unique ``mol_id`` (default 0).
-        """
-        n = descriptors.shape[0]
-        dtype, device = descriptors.dtype, descriptors.device
-        mol_id = torch.as_tensor(mol_id, device=device).long()
-        molecules = _Groups(mol_id)
-        if classes is None:
-            groups = None
-        else:
-            classes = torch.as_tensor(classes, device=device).long()
-            groups = _Groups(molecules.index * (int(classes.max()) + 1) + classes)
-        symmetrize = (lambda x: x) if groups is None else groups.mean
-        prior = _checked_priors(priors, n, dtype, device, symmetrize)
 
-        raw = symmetrize(self.raw(descriptors, numbers))
-        out: dict[str, torch.Tensor] = {}
+class ParameterTable(torch.nn.Module):
+    """One learnable raw parameter row per atom type: the physics-only model (no network).
 
-        # positive parameters: p0 (1 + r tanh(.)), r in [0, 1)
-        ranges = torch.tensor([self.config.relative_range[key] for key in POSITIVE_KEYS], dtype=dtype, device=device)
-        factor = 1.0 + ranges * torch.tanh(raw[:, _POSITIVE])
-        for column, key in enumerate(POSITIVE_KEYS):
-            out[key] = prior[key] * factor[:, column]
+    ``n_types`` rows of :data:`N_OUTPUTS` raw values, zero at the start (the
+    priors), mapped to parameters by the same bounded maps as the network
+    heads, so both models obey the same constraints.
+    """
 
-        # permanent multipoles in the local frame
-        dipole_mask = _Y_ODD_DIPOLE.to(dtype=dtype, device=device) if self.config.zero_y_odd else torch.ones(3, dtype=dtype, device=device)
-        quad_mask = _Y_ODD_QUAD.to(dtype=dtype, device=device) if self.config.zero_y_odd else torch.ones(5, dtype=dtype, device=device)
-        out["dipole"] = (prior["dipole"] + self.config.dipole_range * torch.tanh(raw[:, _DIPOLE])) * dipole_mask
-        free = torch.stack([prior["quadrupole"][:, a, b] for a, b in _QUAD_INDEX], dim=1)
-        free = (free + self.config.quadrupole_range * torch.tanh(raw[:, _QUAD])) * quad_mask
-        out["quadrupole"] = _traceless_symmetric(free)
+    def __init__(self, n_types: int, config: HeadConfig | None = None):
+        super().__init__()
+        self.config = config or HeadConfig()
+        self.n_types = n_types
+        self.raw = torch.nn.Parameter(torch.zeros(n_types, N_OUTPUTS, dtype=torch.float64))
 
-        # charges: neutral prior plus a bounded correction with zero sum per molecule
-        total = torch.zeros(molecules.size, dtype=dtype, device=device) if mol_charge is None else torch.as_tensor(mol_charge, dtype=dtype, device=device)
-        if total.shape != (molecules.size,):
-            raise InputError(f"mol_charge must have shape ({molecules.size},), got {tuple(total.shape)}")
-        excess = molecules.sum(prior["charge"]) - total
-        if bool((excess.abs() > 1e-3).any()):
-            worst = int(excess.abs().argmax())
-            raise InputError(f"prior charges of molecule {worst} sum to {float(excess[worst] + total[worst]):.6f} e, not its total charge {float(total[worst]):.6f} e")
-        q0 = prior["charge"] - (excess / molecules.count.to(dtype))[molecules.index]
-        bound = self.config.charge_range
-        out["charge"] = q0 + _zero_sum_within_bounds(bound * torch.tanh(raw[:, 0]), bound, molecules)
-        return {key: out[key] for key in PARAMETER_KEYS}
+    def forward(self, types: torch.Tensor, mol_id: torch.Tensor, priors: dict[str, torch.Tensor],
+                classes: torch.Tensor | None = None, mol_charge: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-atom parameters for atom types ``types`` (n,) in ``[0, n_types)``; see :func:`bounded_parameters`."""
+        types = torch.as_tensor(types, dtype=torch.long, device=self.raw.device)
+        if types.numel() and (int(types.min()) < 0 or int(types.max()) >= self.n_types):
+            raise InputError(f"atom types must lie in [0, {self.n_types}), got {int(types.min())}..{int(types.max())}")
+        return bounded_parameters(self.raw.index_select(0, types), mol_id, priors, self.config, classes, mol_charge)
+
+
+def bounded_parameters(
+    raw: torch.Tensor,
+    mol_id: torch.Tensor,
+    priors: dict[str, torch.Tensor],
+    config: HeadConfig,
+    classes: torch.Tensor | None = None,
+    mol_charge: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Per-atom parameters (dict keyed by :data:`PARAMETER_KEYS`, shapes and units in the module docstring).
+
+    ``raw`` (n, :data:`N_OUTPUTS`) unbounded outputs; ``mol_id`` (n,) molecule
+    labels; ``priors``: every key of :data:`PARAMETER_KEYS` with the output's
+    shape (a missing ``dipole``/``quadrupole`` prior means zero); ``classes``
+    (n,) symmetry-class labels within a molecule (None: no averaging);
+    ``mol_charge`` (n_molecules,) e, total charge per molecule in the order
+    of the sorted unique ``mol_id`` (default 0).
+    """
+    n = raw.shape[0]
+    dtype, device = raw.dtype, raw.device
+    mol_id = torch.as_tensor(mol_id, device=device).long()
+    molecules = _Groups(mol_id)
+    if classes is None:
+        groups = None
+    else:
+        classes = torch.as_tensor(classes, device=device).long()
+        groups = _Groups(molecules.index * (int(classes.max()) + 1) + classes)
+    symmetrize = (lambda x: x) if groups is None else groups.mean
+    prior = _checked_priors(priors, n, dtype, device, symmetrize)
+
+    raw = symmetrize(raw)
+    out: dict[str, torch.Tensor] = {}
+
+    # positive parameters: p0 (1 + r tanh(.)), r in [0, 1)
+    ranges = torch.tensor([config.relative_range[key] for key in POSITIVE_KEYS], dtype=dtype, device=device)
+    factor = 1.0 + ranges * torch.tanh(raw[:, _POSITIVE])
+    for column, key in enumerate(POSITIVE_KEYS):
+        out[key] = prior[key] * factor[:, column]
+
+    # permanent multipoles in the local frame
+    dipole_mask = _Y_ODD_DIPOLE.to(dtype=dtype, device=device) if config.zero_y_odd else torch.ones(3, dtype=dtype, device=device)
+    quad_mask = _Y_ODD_QUAD.to(dtype=dtype, device=device) if config.zero_y_odd else torch.ones(5, dtype=dtype, device=device)
+    out["dipole"] = (prior["dipole"] + config.dipole_range * torch.tanh(raw[:, _DIPOLE])) * dipole_mask
+    free = torch.stack([prior["quadrupole"][:, a, b] for a, b in _QUAD_INDEX], dim=1)
+    free = (free + config.quadrupole_range * torch.tanh(raw[:, _QUAD])) * quad_mask
+    out["quadrupole"] = _traceless_symmetric(free)
+
+    # charges: neutral prior plus a bounded correction with zero sum per molecule
+    total = torch.zeros(molecules.size, dtype=dtype, device=device) if mol_charge is None else torch.as_tensor(mol_charge, dtype=dtype, device=device)
+    if total.shape != (molecules.size,):
+        raise InputError(f"mol_charge must have shape ({molecules.size},), got {tuple(total.shape)}")
+    excess = molecules.sum(prior["charge"]) - total
+    if bool((excess.abs() > 1e-3).any()):
+        worst = int(excess.abs().argmax())
+        raise InputError(f"prior charges of molecule {worst} sum to {float(excess[worst] + total[worst]):.6f} e, not its total charge {float(total[worst]):.6f} e")
+    q0 = prior["charge"] - (excess / molecules.count.to(dtype))[molecules.index]
+    bound = config.charge_range
+    out["charge"] = q0 + _zero_sum_within_bounds(bound * torch.tanh(raw[:, 0]), bound, molecules)
+    return {key: out[key] for key in PARAMETER_KEYS}
 
 
 def _traceless_symmetric(free: torch.Tensor) -> torch.Tensor:

@@ -9,17 +9,27 @@ from pinnff.config import add_settings_argument, section
 log = logging.getLogger(__name__)
 
 
+MODEL_KINDS = ("pinn", "physics", "ml")
+
+
 def build_model(kind: str, settings: dict):
-    """A fresh model of ``kind`` from the ``train`` config section."""
+    """A fresh model of ``kind`` (pinn | physics | ml) from the ``train`` config section."""
     from pinnff.errors import InputError
     from pinnff.model.descriptors import DescriptorConfig
+    from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
+    from pinnff.model.physics_potential import PhysicsPotential
 
     if kind == "ml":
         ml = settings["ml"]
         descriptors = DescriptorConfig(radial_cutoff=ml["radial_cutoff_A"], angular_cutoff=ml["angular_cutoff_A"])
         return MLPotential(descriptors, hidden=tuple(ml["hidden"]))
-    raise InputError(f"model kind '{kind}' is not built yet (available: ml)")
+    if kind in ("pinn", "physics"):
+        pinn = settings["pinn"]
+        descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
+        return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
+                                physics=settings["amoeba"])
+    raise InputError(f"model kind '{kind}' is not one of {list(MODEL_KINDS)}")
 
 
 def _train(args) -> None:
@@ -36,7 +46,8 @@ def _train(args) -> None:
     model = build_model(args.model, s)
     settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
                              val_every=s["val_every"], seed=args.seed, tabu=s["tabu"])
-    train_set, val_set = load_clusters(args.train), load_clusters(args.val)
+    dtype = getattr(torch, s["dtype"])
+    train_set, val_set = load_clusters(args.train, dtype), load_clusters(args.val, dtype)
     result = train(model, train_set, val_set, settings,
                    progress=lambda row: log.info("grad evals %d: train MSE %.4g, val RMSE %.4g kcal/mol",
                                                  row["grad_evals"], row["train_loss"], row["val_loss"]))
@@ -53,7 +64,7 @@ def _train(args) -> None:
 def add_parser(subparsers) -> None:
     """Register ``pinnff train``."""
     p = subparsers.add_parser("train", help="train one model (interaction energies)")
-    p.add_argument("--model", required=True, help="model kind: ml")
+    p.add_argument("--model", required=True, help="model kind: " + " | ".join(MODEL_KINDS))
     p.add_argument("--train", required=True, help="training file (possibly with label noise)")
     p.add_argument("--val", required=True, help="validation file (clean labels)")
     p.add_argument("--seed", type=int, default=0)

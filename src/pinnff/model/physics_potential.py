@@ -1,0 +1,194 @@
+"""Physics-embedded potentials: the AMOEBA+ energy of :mod:`pinnff.physics` with learned parameters.
+
+Two kinds share this class and differ only in where the per-atom parameters
+come from:
+
+- ``"pinn"``: a :class:`~pinnff.model.network.ParameterNetwork` maps each
+  atom's intramolecular environment to bounded corrections of the priors;
+- ``"physics"``: a :class:`~pinnff.model.heads.ParameterTable` holds one
+  correction per atom type (topological symmetry class of the template), the
+  classical fit with no network.
+
+Interaction energies of rigid clusters (kcal/mol): the pairwise-additive
+terms (permanent multipoles with charge penetration, buffered 14-7 vdW,
+charge transfer) need only the intermolecular pairs, since every monomer has
+the same geometry and parameters in the cluster as alone; polarization is
+many-body, so it is E_pol(cluster) - sum E_pol(monomer), all solved in one
+batch (:func:`pinnff.physics.pairs.segment_pairs`). Structures must be whole
+molecules of ``smiles`` in template atom order (see
+:func:`pinnff.chem.topology.template_order`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pinnff.errors import InputError
+from pinnff.model.descriptors import DescriptorConfig
+from pinnff.model.heads import HeadConfig, ParameterTable, symmetry_classes
+from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
+from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
+from pinnff.physics.pairs import segment_pairs
+
+KINDS = ("pinn", "physics")
+PAIRWISE_TERMS = ("multipole", "vdw", "charge_transfer")
+DEFAULT_PHYSICS = {"polarization": "mutual", "polarization_tol_debye": 1e-6, "penetration": True,
+                   "epsilon_rule": "HHG", "ct_cutoff_A": 6.0}
+"""Physics options of a model (stored in its checkpoint)."""
+
+
+def physics_settings(options: dict, terms: tuple[str, ...]) -> PhysicsSettings:
+    """Non-periodic :class:`PhysicsSettings` for ``terms`` from a model's physics options."""
+    unknown = set(options) - set(DEFAULT_PHYSICS)
+    if unknown:
+        raise InputError(f"unknown physics options {sorted(unknown)}; expected {sorted(DEFAULT_PHYSICS)}")
+    o = {**DEFAULT_PHYSICS, **options}
+    return PhysicsSettings(penetration=o["penetration"], epsilon_rule=o["epsilon_rule"], ct_cutoff=o["ct_cutoff_A"],
+                           polarization=PolarizationSettings(solver=o["polarization"], tol=o["polarization_tol_debye"]),
+                           terms=terms)
+
+
+class PhysicsPotential(torch.nn.Module):
+    """AMOEBA+ inter-molecular energy with per-atom parameters from a network or a per-type table."""
+
+    def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
+                 heads: HeadConfig | None = None, physics: dict | None = None):
+        super().__init__()
+        if kind not in KINDS:
+            raise InputError(f"physics model kind '{kind}' is not one of {list(KINDS)}")
+        self.kind, self.smiles = kind, smiles
+        self.physics = {**DEFAULT_PHYSICS, **(physics or {})}
+        self._pairwise = physics_settings(self.physics, PAIRWISE_TERMS)
+        self._polarization = physics_settings(self.physics, ("polarization",))
+        topology = degdme_topology(1, smiles)
+        from ase.data import atomic_numbers
+
+        numbers = torch.tensor([atomic_numbers[s] for s in topology.symbols])
+        classes = torch.as_tensor(symmetry_classes(smiles, [0] * len(numbers)))
+        _, types = torch.unique(classes, return_inverse=True)
+        self.n_atoms = len(numbers)
+        self.register_buffer("template_numbers", numbers, persistent=False)
+        self.register_buffer("template_types", types, persistent=False)
+        if kind == "pinn":
+            self.source = ParameterNetwork(descriptors, heads)
+        else:
+            self.source = ParameterTable(int(types.max()) + 1, heads)
+        priors = prior_parameters(1, smiles)
+        self.vdw_reduction = priors.pop("vdw_reduction")
+        self.priors = priors
+
+    # --- settings ---------------------------------------------------------------
+    def config_dict(self) -> dict:
+        """Plain settings that rebuild this model (checkpoints)."""
+        out = {"kind": self.kind, "smiles": self.smiles, "physics": dict(self.physics)}
+        if self.kind == "pinn":
+            out.update(self.source.config_dict())
+        else:
+            out["heads"] = self.source.config.as_dict()
+        return out
+
+    @classmethod
+    def from_config_dict(cls, values: dict) -> "PhysicsPotential":
+        descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
+        return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
+                   values["physics"])
+
+    # --- parameters ---------------------------------------------------------------
+    def _tiled(self, n_molecules: int, device) -> dict:
+        """Template quantities repeated for ``n_molecules`` molecules."""
+        dtype = next(self.parameters()).dtype
+        priors = {k: torch.cat([v.to(dtype=dtype, device=device)] * n_molecules) for k, v in self.priors.items()}
+        return {"priors": priors,
+                "numbers": self.template_numbers.repeat(n_molecules).to(device),
+                "types": self.template_types.repeat(n_molecules).to(device),
+                "mol_id": torch.arange(n_molecules, device=device).repeat_interleave(self.n_atoms),
+                "reduction": self.vdw_reduction.to(dtype=dtype, device=device).repeat(n_molecules)}
+
+    def molecule_count(self, numbers: torch.Tensor) -> int:
+        """Number of molecules of a structure with atomic numbers ``numbers`` (n,) in template order."""
+        n = len(numbers)
+        if n % self.n_atoms or not torch.equal(torch.as_tensor(numbers).cpu(),
+                                                self.template_numbers.cpu().repeat(n // self.n_atoms)):
+            raise InputError(f"structure of {n} atoms is not whole molecules of {self.smiles} in template order")
+        return n // self.n_atoms
+
+    def atom_parameters(self, positions: torch.Tensor, n_molecules: int, features: torch.Tensor | None = None,
+                        cell=None) -> dict:
+        """Per-atom physics parameters (keys of :data:`pinnff.model.heads.PARAMETER_KEYS` plus
+        ``vdw_reduction``) for ``n_molecules`` molecules at ``positions`` (n, 3) A.
+
+        ``features``: precomputed descriptors (n, n_features) of the PINN (rigid geometries).
+        """
+        t = self._tiled(n_molecules, positions.device)
+        classes = t["types"]
+        if self.kind == "pinn":
+            if features is None:
+                features = self.source.descriptors(positions, t["numbers"], mol_id=t["mol_id"], cell=cell)
+            params = self.source.heads(features, t["numbers"], t["mol_id"], t["priors"], classes=classes)
+        else:
+            params = self.source(t["types"], t["mol_id"], t["priors"], classes=classes)
+        params["vdw_reduction"] = t["reduction"]
+        return params
+
+    # --- training on interaction energies ---------------------------------------
+    def prepare(self, clusters: list) -> dict:
+        """Batch of rigid clusters for :meth:`interaction_energies`.
+
+        Keys: ``positions`` (N, 3) every cluster, then every monomer copy;
+        ``gather`` (N,) row of the cluster atom each batch atom copies;
+        ``n_cluster_atoms``; ``n_molecules``; ``topology``; ``all_pairs`` and
+        ``inter_pairs`` (pair lists), ``segments``; ``segment_sample`` and
+        ``segment_sign`` (+1 cluster, -1 monomer); ``features`` (PINN only);
+        ``n_samples``.
+        """
+        if not clusters:
+            raise InputError("no clusters to prepare")
+        counts = [self.molecule_count(c.numbers) for c in clusters]
+        cluster_positions = torch.cat([c.positions for c in clusters]).to(next(self.parameters()).dtype)
+        n_cluster_atoms, n_molecules = cluster_positions.shape[0], sum(counts)
+        sizes = [n * self.n_atoms for n in counts] + [self.n_atoms] * n_molecules
+        all_pairs, segments = segment_pairs(sizes)
+        inter_pairs = all_pairs.select((all_pairs.j < n_cluster_atoms)
+                                       & (all_pairs.i // self.n_atoms != all_pairs.j // self.n_atoms))
+        sample = torch.cat([torch.arange(len(clusters)), torch.arange(len(clusters)).repeat_interleave(torch.tensor(counts))])
+        sign = torch.cat([torch.ones(len(clusters)), -torch.ones(n_molecules)]).to(cluster_positions.dtype)
+        data = {"positions": torch.cat([cluster_positions, cluster_positions]),
+                "gather": torch.cat([torch.arange(n_cluster_atoms)] * 2), "n_cluster_atoms": n_cluster_atoms,
+                "n_molecules": n_molecules, "topology": degdme_topology(2 * n_molecules, self.smiles),
+                "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
+                "segment_sample": sample, "segment_sign": sign, "n_samples": len(clusters)}
+        if self.kind == "pinn":
+            t = self._tiled(n_molecules, cluster_positions.device)
+            with torch.no_grad():
+                data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
+            data["numbers"] = t["numbers"]
+        return data
+
+    def fit_normalization(self, data: dict) -> None:
+        """Standardize the PINN's descriptors on the training batch (nothing to do for the table)."""
+        if self.kind == "pinn":
+            self.source.heads.fit_normalization(data["features"], data["numbers"])
+
+    def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
+        """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""
+        positions = data["positions"]
+        params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"))
+        params = {k: v.index_select(0, data["gather"]) for k, v in params.items()}
+        _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
+                                   pairs=data["inter_pairs"], segments=data["segments"])
+        _, polarization = total_energy(positions, data["topology"], params, settings=self._polarization,
+                                       pairs=data["all_pairs"], segments=data["segments"])
+        return {**pairwise, **polarization}
+
+    def interaction_decomposition(self, data: dict) -> dict[str, torch.Tensor]:
+        """E_int of every prepared cluster split by term, each ``(n_samples,)`` kcal/mol."""
+        out = {}
+        for term, energy in self.segment_energies(data).items():
+            total = energy.new_zeros(data["n_samples"])
+            out[term] = total.index_add(0, data["segment_sample"], data["segment_sign"].to(energy.dtype) * energy)
+        return out
+
+    def interaction_energies(self, data: dict) -> torch.Tensor:
+        """E_int (kcal/mol) of every prepared cluster, shape ``(n_samples,)``."""
+        return sum(self.interaction_decomposition(data).values())
+

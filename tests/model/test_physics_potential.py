@@ -1,0 +1,144 @@
+"""The PINN and physics-only models: interaction energies, gradients, constraints, training, checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from pinnff.curate.frames import cluster_frame
+from pinnff.geometry import random_rotation
+from pinnff.model.descriptors import DescriptorConfig
+from pinnff.model.heads import HeadConfig
+from pinnff.model.physics_potential import PhysicsPotential
+from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
+from pinnff.train.data import Cluster
+from pinnff.train.trainer import TrainSettings, rmse, train
+
+SMILES = "COCCOCCOC"  # DEGDME
+SMALL = DescriptorConfig(radial_cutoff=4.0, radial_shells=6, angular_shells=2, zetas=(1.0,))
+MUTUAL = {"polarization": "mutual", "polarization_tol_debye": 1e-9}
+
+
+def dimers(pool, n, seed, labeller=None):
+    """``n`` random-orientation dimers (COM 5-9 A, no contact under 2.5 A) labelled by ``labeller`` (or 0)."""
+    rng = np.random.default_rng(seed)
+    clusters = []
+    for k in range(n):
+        while True:
+            a = pool[k % len(pool)] @ random_rotation(rng).T
+            b = pool[(k + 2) % len(pool)] @ random_rotation(rng).T + [0.0, 0.0, rng.uniform(5.0, 9.0)]
+            if np.linalg.norm(a[:, None] - b[None], axis=-1).min() > 2.5:
+                break
+        frame = cluster_frame(SMILES, [a, b], f"d-{k}", "random", "train", [0, 1])
+        clusters.append(Cluster(f"d-{k}", torch.tensor(frame.positions), torch.tensor(frame.numbers),
+                                torch.tensor(frame.arrays["mol_id"]), 0.0, 0.0))
+    if labeller is not None:
+        with torch.no_grad():
+            values = labeller.interaction_energies(labeller.prepare(clusters)).tolist()
+        for cluster, value in zip(clusters, values):
+            cluster.e_int_kcal = cluster.e_int_clean_kcal = value
+    return clusters
+
+
+def test_prior_model_equals_cluster_minus_monomers_computed_directly(pool):
+    """With zero corrections the model's E_int is E(dimer) - E(A) - E(B) of the physics engine."""
+    model = PhysicsPotential("physics", physics=MUTUAL).double()
+    clusters = dimers(pool, 3, 0)
+    predicted = model.interaction_energies(model.prepare(clusters)).detach()
+    settings = PhysicsSettings(polarization=PolarizationSettings(solver="mutual", tol=1e-9))
+    for cluster, value in zip(clusters, predicted):
+        x = cluster.positions
+        dimer = total_energy(x, degdme_topology(2), prior_parameters(2), settings=settings)[0]
+        monomers = sum(total_energy(x[s], degdme_topology(1), prior_parameters(1), settings=settings)[0]
+                       for s in (slice(0, 23), slice(23, 46)))
+        assert float(value) == pytest.approx(float(dimer - monomers), abs=1e-7)
+
+
+def test_decomposition_sums_to_the_interaction_energy_and_far_monomers_do_not_interact(pool):
+    model = PhysicsPotential("pinn", descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0)).double()
+    clusters = dimers(pool, 2, 1)
+    far = Cluster("far", clusters[0].positions + (clusters[0].mol_id[:, None] == 1) * 100.0, clusters[0].numbers,
+                  clusters[0].mol_id, 0.0, 0.0)
+    data = model.prepare(clusters + [far])
+    model.fit_normalization(data)
+    parts = model.interaction_decomposition(data)
+    assert set(parts) == {"multipole", "vdw", "charge_transfer", "polarization"}
+    total = model.interaction_energies(data)
+    torch.testing.assert_close(sum(parts.values()), total)
+    assert abs(float(total[2].detach())) < 1e-4  # 100 A apart: only the charge-multipole tail remains (neutral molecules)
+    assert abs(float(total[0].detach())) > 0.1
+
+
+@pytest.mark.parametrize("kind", ["pinn", "physics"])
+def test_parameter_gradients_match_finite_differences(pool, kind):
+    model = PhysicsPotential(kind, descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0),
+                             physics=MUTUAL).double()
+    data = model.prepare(dimers(pool, 2, 2))
+    model.fit_normalization(data)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(5), dtype=p.dtype))
+    loss = lambda: (model.interaction_energies(data) ** 2).sum()  # noqa: E731
+    weights = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss(), weights)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for p, g in zip(weights, grads):
+        flat, gflat = p.data.view(-1), g.view(-1)
+        for index in rng.choice(flat.numel(), size=min(3, flat.numel()), replace=False):
+            old = float(flat[index])
+            with torch.no_grad():
+                flat[index] = old + 1e-5
+                up = float(loss())
+                flat[index] = old - 1e-5
+                down = float(loss())
+                flat[index] = old
+            assert float(gflat[index]) == pytest.approx((up - down) / 2e-5, rel=1e-4, abs=1e-6)
+            checked += 1
+    assert checked >= 3
+
+
+def test_physics_table_keeps_molecules_neutral_and_equivalent_atoms_equal(pool):
+    model = PhysicsPotential("physics").double()
+    with torch.no_grad():
+        model.source.raw.normal_(generator=torch.Generator().manual_seed(1))
+    params = model.atom_parameters(torch.zeros(46, 3, dtype=torch.float64), 2)
+    charge = params["charge"].detach().reshape(2, 23)
+    assert abs(float(charge.sum(1).abs().max())) < 1e-12
+    # the two terminal methyl carbons (atoms 0 and 8) are equivalent
+    for key in ("charge", "polarizability", "vdw_epsilon"):
+        assert float(params[key][0]) == float(params[key][8])
+
+
+@pytest.mark.parametrize("kind, lr", [("physics", 0.01), ("pinn", 0.003)])
+def test_training_recovers_a_teacher_with_other_parameters(pool, kind, lr):
+    """Labels from a physics-only teacher with perturbed per-type parameters: both kinds learn them."""
+    torch.manual_seed(0)
+    teacher = PhysicsPotential("physics").double()
+    with torch.no_grad():
+        teacher.source.raw.normal_(generator=torch.Generator().manual_seed(11)).mul_(0.3)
+    train_set, val_set = dimers(pool, 6, 3, teacher), dimers(pool, 4, 4, teacher)
+    student = PhysicsPotential(kind, descriptors=SMALL, heads=HeadConfig(hidden=(8,))).double()
+    val_data = student.prepare(val_set)
+    student.fit_normalization(student.prepare(train_set))
+    clean = torch.tensor([c.e_int_clean_kcal for c in val_set], dtype=torch.float64)
+    before = rmse(student.interaction_energies(val_data), clean)
+    result = train(student, train_set, val_set, TrainSettings(optimizer="adam", max_grad_evals=60, lr=lr,
+                                                              val_every=5))
+    after = rmse(student.interaction_energies(val_data), clean)
+    assert before > 0.1
+    assert after < 0.4 * before
+    assert result.best_val_loss == pytest.approx(after, rel=1e-9)
+
+
+def test_checkpoint_round_trip(pool, tmp_path):
+    from pinnff.evaluate import _builders
+    from pinnff.train.checkpoint import load_checkpoint, save_checkpoint
+
+    for kind in ("pinn", "physics"):
+        model = PhysicsPotential(kind, descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0)).double()
+        data = model.prepare(dimers(pool, 2, 5))
+        model.fit_normalization(data)
+        save_checkpoint(tmp_path / f"{kind}.pt", model, {"model": kind})
+        loaded, _ = load_checkpoint(tmp_path / f"{kind}.pt", _builders())
+        torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 5))),
+                                   model.interaction_energies(data), rtol=0, atol=1e-12)
