@@ -12,8 +12,8 @@ import torch
 
 from pinnff.physics.damping import quintic_taper
 from pinnff.physics.multipole import COULOMB
-from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum
-from pinnff.physics.topology import Scales, Topology, pair_scale
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry
+from pinnff.physics.topology import Scales, Topology, list_scale
 
 
 def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -23,10 +23,10 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
     params 'ct_A' (n,), 'ct_B' (n,) 1/A."""
     if pairs is None:
         pairs = build_pairs(positions, cell, cutoff)
-    scale = pair_scale(topology, pairs.i, pairs.j, scales.mpole, scales, positions.dtype)
-    _, r = pairs.vectors(positions)
-    i, k = pairs.i, pairs.j
+    geo = pair_geometry(positions, pairs, cutoff)
+    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
+    i, k, r = geo.i, geo.j, geo.r
     a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
     e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
-    e = e * scale * quintic_taper(r, taper * cutoff, cutoff) * (r <= cutoff)
+    e = e * scale * quintic_taper(r, taper * cutoff, cutoff)
     return energy_sum(e, i, segments)

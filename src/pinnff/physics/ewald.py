@@ -29,10 +29,25 @@ import torch
 @dataclass(frozen=True)
 class EwaldSettings:
     """Real-space ``cutoff`` (A) and relative ``tolerance``: beta from erfc(beta rc) = tol,
-    k_max from exp(-k^2/(4 beta^2)) = tol."""
+    k_max from exp(-k^2/(4 beta^2)) = tol.
+
+    ``method``: "ewald" sums every reciprocal vector up to k_max (the
+    reference; O(N^1.5) at best) and "pme" uses smooth particle-mesh Ewald
+    (:mod:`pinnff.physics.pme`) with grid points at most ``pme_spacing`` A
+    apart and B-splines of order ``pme_order``.
+    """
 
     cutoff: float = 9.0
     tolerance: float = 1.0e-6
+    method: str = "ewald"
+    pme_spacing: float = 0.8
+    pme_order: int = 5
+
+    def __post_init__(self):
+        if self.method not in ("ewald", "pme"):
+            raise ValueError(f"unknown Ewald method {self.method!r} (ewald | pme)")
+        if self.pme_order < 4:
+            raise ValueError(f"pme_order must be at least 4 (quadrupole forces), got {self.pme_order}")
 
     @property
     def beta(self) -> float:
@@ -92,9 +107,18 @@ class KSpace:
         self.k, self.w = kvectors(cell, settings)
         phase = positions @ self.k.T  # (n, m)
         self.c, self.s = torch.cos(phase), torch.sin(phase)
+        self._last = None  # (multipoles, structure factor) of the latest call
 
     def structure_factor(self, q=None, d=None, Q=None):
-        """Re and Im of S(k) (m,) for multipoles (any of q, d, Q may be None); matrix products only."""
+        """Re and Im of S(k) (m,) for multipoles (any of q, d, Q may be None); the latest is kept,
+        so the energy and the field of the same multipole tensors share it."""
+        key = (q, d, Q)
+        if self._last is None or any(a is not b for a, b in zip(self._last[0], key)):
+            self._last = (key, self._structure_factor(q, d, Q))
+        return self._last[1]
+
+    def _structure_factor(self, q, d, Q):
+        """Re and Im of S(k) (m,) by matrix products."""
         k, c, s = self.k, self.c, self.s
         re = torch.zeros(k.shape[0], dtype=c.dtype, device=c.device)
         im = torch.zeros_like(re)
@@ -123,14 +147,15 @@ class KSpace:
         return self.s @ (self.k * (self.w * re)[:, None]) - self.c @ (self.k * (self.w * im)[:, None])
 
 
-def reciprocal_energy(positions, cell, settings, q, d, Q, coulomb):
-    """Reciprocal-space energy (kcal/mol with ``coulomb`` the Coulomb constant)."""
-    return KSpace(positions, cell, settings).energy(q, d, Q, coulomb)
+def reciprocal_space(positions: torch.Tensor, cell: torch.Tensor, settings: EwaldSettings):
+    """The reciprocal-space sum of ``settings.method`` for one geometry: :class:`KSpace` (plain
+    Ewald) or :class:`pinnff.physics.pme.PMEGrid`; both offer ``energy(q, d, Q, coulomb)``
+    and ``field(q, d, Q)``."""
+    if settings.method == "pme":
+        from pinnff.physics.pme import PMEGrid
 
-
-def reciprocal_field(positions, cell, settings, q, d, Q):
-    """Reciprocal-space field (n, 3) e/A^2 (see :meth:`KSpace.field`)."""
-    return KSpace(positions, cell, settings).field(q, d, Q)
+        return PMEGrid(positions, cell, settings)
+    return KSpace(positions, cell, settings)
 
 
 def self_energy(beta, q, d, Q, coulomb):

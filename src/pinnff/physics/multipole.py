@@ -20,8 +20,8 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.frames import lab_multipoles
-from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum
-from pinnff.physics.topology import Scales, Topology, pair_scale
+from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum, pair_geometry
+from pinnff.physics.topology import Scales, Topology, list_scale
 
 COULOMB = 332.0637
 """Coulomb constant, kcal*A/(mol*e^2) (Tinker's ``electric``)."""
@@ -33,20 +33,36 @@ def lab_frame(positions, topology, params):
     return params["charge"], d, theta / 3.0
 
 
-def pair_terms(rvec, di, dk, Qi, Qk):
-    """Shared scalar invariants of a multipole pair (all (k,)).
+def packed(q: torch.Tensor, d: torch.Tensor | None = None, Q: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-atom multipoles as rows (13, n): q, d_x, d_y, d_z, then Q (3, 3) row by row.
 
-    Returns dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r, qkr = r.Qk.r,
-    qik = Qi:Qk, diqk = di.Qk.r, dkqi = dk.Qi.r, qiqk = (Qi r).(Qk r),
-    and the vectors Qi r, Qk r.
+    The pair kernels gather these rows for both atoms of every pair (two
+    gathers) and work on (k,) rows: a structure-of-arrays layout with no
+    small per-pair matrices. Missing ``d`` or ``Q`` are zero.
     """
-    qi_r = torch.einsum("kab,kb->ka", Qi, rvec)
-    qk_r = torch.einsum("kab,kb->ka", Qk, rvec)
+    n = q.shape[0]
+    d = q.new_zeros(n, 3) if d is None else d
+    Q = q.new_zeros(n, 3, 3) if Q is None else Q
+    return torch.cat([q[None], d.T, Q.reshape(n, 9).T], dim=0)
+
+
+def pair_terms(rv: torch.Tensor, mi: torch.Tensor, mk: torch.Tensor) -> dict:
+    """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), ``mi``, ``mk``
+    (13, k) packed multipoles of the two atoms (see :func:`packed`).
+
+    Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
+    qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
+    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
+    """
+    di, dk = mi[1:4], mk[1:4]
+    qi, qk = mi[4:].reshape(3, 3, -1), mk[4:].reshape(3, 3, -1)
+    qi_r = (qi * rv[None]).sum(1)
+    qk_r = (qk * rv[None]).sum(1)
     return dict(
-        dir=(di * rvec).sum(-1), dkr=(dk * rvec).sum(-1), dik=(di * dk).sum(-1),
-        qir=(qi_r * rvec).sum(-1), qkr=(qk_r * rvec).sum(-1), qik=(qi_r * qk_r).sum(-1),
-        diqk=(di * qk_r).sum(-1), dkqi=(dk * qi_r).sum(-1), qiqk=(Qi * Qk).sum((-1, -2)),
-        qi_r=qi_r, qk_r=qk_r,
+        dir=(di * rv).sum(0), dkr=(dk * rv).sum(0), dik=(di * dk).sum(0),
+        qir=(qi_r * rv).sum(0), qkr=(qk_r * rv).sum(0), qik=(qi_r * qk_r).sum(0),
+        diqk=(di * qk_r).sum(0), dkqi=(dk * qi_r).sum(0), qiqk=(qi * qk).sum((0, 1)),
+        di=di, dk=dk, qi_r=qi_r, qk_r=qk_r,
     )
 
 
@@ -61,6 +77,39 @@ def radial(r):
     return rr1, rr3, rr5, rr7, rr9
 
 
+def multipole_pair_energy(rv, r, f, mi, mk, cp=None) -> torch.Tensor:
+    """Pair energies (k,) in e^2/A of multipoles at ``rv = x_k - x_i`` (3, k), ``r`` (k,) A.
+
+    ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
+    (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``mi``,
+    ``mk`` (13, k) the packed multipoles (:func:`packed`, Q = Theta/3). ``cp`` adds the
+    GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
+    of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
+    channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped).
+    """
+    t = pair_terms(rv, mi, mk)
+    ci, ck = mi[0], mk[0]
+    term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
+    term5 = t["qir"] * t["qkr"]
+    term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
+    term1 = ci * ck
+    term2 = ck * t["dir"] - ci * t["dkr"] + t["dik"]
+    term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
+    e = term1 * f[0] + term2 * f[1] + term3 * f[2] + term4 * f[3] + term5 * f[4]
+    if cp is None:
+        return e
+    zi, zk, ai, ak, scale = cp
+    rr = radial(r)
+    vi, vk = ci - zi, ck - zk
+    gi = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ai))]
+    gk = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ak))]
+    gv = [scale * x * rr[n] for n, x in enumerate(damping.cp_valence_valence_deficit(r, ai, ak))]
+    e = e + zk * (vi * gi[0] + t["dir"] * gi[1] + t["qir"] * gi[2])
+    e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
+    return e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
+                + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+
+
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                      pairs: PairList | None = None, cutoff: float | None = None,
                      penetration: bool = True, scales: Scales = Scales(), ewald=None,
@@ -70,9 +119,9 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     positions (n, 3) A; params 'charge' (n,), 'dipole' (n, 3), 'quadrupole'
     (n, 3, 3) in the local frame, plus 'cp_core' (n,) e and 'cp_alpha' (n,)
     1/A when ``penetration``. Pairs are scaled by ``scales.mpole``.
-    Periodic cells need ``ewald`` (:class:`pinnff.physics.ewald.EwaldSettings`);
-    its cutoff is the real-space cutoff. ``segments`` (non-periodic only) returns
-    one energy per independent structure of a batch.
+    Periodic cells need ``ewald`` (:class:`pinnff.physics.ewald.EwaldSettings`,
+    plain Ewald or PME); its cutoff is the real-space cutoff. ``segments``
+    (non-periodic only) returns one energy per independent structure of a batch.
     """
     from pinnff.physics import ewald as ew
 
@@ -81,50 +130,26 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
 
     cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
     q, d, Q = lab_frame(positions, topology, params)
-    i, k = pairs.i, pairs.j
-    rvec, r = pairs.vectors(positions)
-    scale = pair_scale(topology, i, k, scales.mpole, scales, positions.dtype)
+    geo = pair_geometry(positions, pairs, ewald.cutoff if ewald is not None else cutoff)
+    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
     if ewald is None:
-        keep = scale != 0
-        if cutoff is not None:
-            keep = keep & (r <= cutoff)
-        i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
-    else:
-        keep = r <= ewald.cutoff
-        i, k, rvec, r, scale = i[keep], k[keep], rvec[keep], r[keep], scale[keep]
+        geo = geo.take(torch.nonzero(scale != 0).flatten())
+        scale = scale[scale != 0]
+    i, k, r = geo.i, geo.j, geo.r
     rr = radial(r)
-    base = [torch.zeros_like(r)] * 5 if ewald is None else [b - u for b, u in zip(ew.real_space_bn(r, ewald.beta), rr)]
-
-    def eff(damp):
-        """Radial factors rr1..rr9 of one damping channel (damp: tuple, or None for undamped)."""
-        return [base[n] + scale * (rr[n] if damp is None else damp[n] * rr[n]) for n in range(5)]
-
-    t = pair_terms(rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i), Q.index_select(0, k))
-    ci, ck = q.index_select(0, i), q.index_select(0, k)
-    term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
-    term5 = t["qir"] * t["qkr"]
-    term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
-    # point multipoles (undamped channel) ...
-    f = eff(None)
-    term1 = ci * ck
-    term2 = ck * t["dir"] - ci * t["dkr"] + t["dik"]
-    term3 = ci * t["qkr"] + ck * t["qir"] + term3_mm
-    e = term1 * f[0] + term2 * f[1] + term3 * f[2] + term4 * f[3] + term5 * f[4]
+    if ewald is None:
+        f = [scale * x for x in rr]
+    else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
+        f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(r, ewald.beta), rr)]
+    cp = None
     if penetration:
-        # ... plus the short-range charge-penetration correction, sum over channels of
-        # scale * (l_n - 1) * rr_n (the core-core channel is undamped)
-        zi, zk = params["cp_core"].index_select(0, i), params["cp_core"].index_select(0, k)
-        ai, ak = params["cp_alpha"].index_select(0, i), params["cp_alpha"].index_select(0, k)
-        vi, vk = ci - zi, ck - zk
-        gi = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ai))]
-        gk = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ak))]
-        gv = [scale * x * rr[n] for n, x in enumerate(damping.cp_valence_valence_deficit(r, ai, ak))]
-        e = e + zk * (vi * gi[0] + t["dir"] * gi[1] + t["qir"] * gi[2])
-        e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
-        e = e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
-                 + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+        core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
+        (zi, ai), (zk, ak) = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
+        cp = (zi, zk, ai, ak, scale)
+    m = packed(q, d, Q)
+    e = multipole_pair_energy(geo.components(), r, f, m.index_select(1, i), m.index_select(1, k), cp)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
-        energy = energy + ew.reciprocal_energy(positions, cell_t, ewald, q, d, Q, COULOMB)
+        energy = energy + ew.reciprocal_space(positions, cell_t, ewald).energy(q, d, Q, COULOMB)
         energy = energy + ew.self_energy(ewald.beta, q, d, Q, COULOMB)
     return energy

@@ -4,11 +4,18 @@ A :class:`PairList` holds atom indices ``i < j`` (non-periodic) or the
 half neighbour list from vesin (periodic, each pair once with an integer
 cell shift). Displacements are ``r_ij = x_j - x_i + shift`` in Angstrom.
 Lists are built without gradient; the vectors built from them carry it.
+
+A list remembers each pair's distance when it was built (``reference``)
+and the ``skin`` it was built with, so :meth:`PairList.within` can hand a
+term only the pairs that may lie inside its own cutoff; per-pair data that
+depends only on the list (bond separations, scale factors, sub-lists) is
+memoized on the list (``memo``) and lives as long as the list does: one
+call of :func:`build_pairs`, or one build of a :class:`NeighborCache`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -18,11 +25,20 @@ from pinnff.errors import InputError
 
 @dataclass
 class PairList:
-    """Pairs ``(i, j)`` (k,) int64 and Cartesian shifts (k, 3) A (None when non-periodic)."""
+    """Pairs ``(i, j)`` (k,) int64 and Cartesian shifts (k, 3) A (None when non-periodic).
+
+    ``reference`` (k,) A: each pair's distance when the list was built (None:
+    unknown, e.g. an explicit list of every pair); ``skin`` A: how far the
+    pairs may have moved closer since (a neighbour list's skin, 0 otherwise).
+    ``memo``: per-list cache (see :meth:`cached`).
+    """
 
     i: torch.Tensor
     j: torch.Tensor
     shift: torch.Tensor | None = None
+    reference: torch.Tensor | None = None
+    skin: float = 0.0
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def vectors(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``r_vec`` (k, 3) = x_j - x_i (+ shift) and ``r`` (k,) in A."""
@@ -32,8 +48,86 @@ class PairList:
         return rvec, torch.linalg.norm(rvec, dim=-1)
 
     def select(self, mask: torch.Tensor) -> "PairList":
-        """The pairs where ``mask`` (k,) is true."""
-        return PairList(self.i[mask], self.j[mask], None if self.shift is None else self.shift[mask])
+        """The pairs where ``mask`` (k,) is true (a new list with an empty memo)."""
+        return self.take(torch.nonzero(mask).flatten())
+
+    def take(self, index: torch.Tensor) -> "PairList":
+        """The pairs at ``index`` (m,) int64 (a new list with an empty memo)."""
+        return PairList(self.i.index_select(0, index), self.j.index_select(0, index),
+                        None if self.shift is None else self.shift.index_select(0, index),
+                        None if self.reference is None else self.reference.index_select(0, index), self.skin)
+
+    def cached(self, key, build):
+        """``build()``, computed once per list and ``key`` (hashable)."""
+        if key not in self.memo:
+            self.memo[key] = build()
+        return self.memo[key]
+
+    def within(self, cutoff: float | None) -> "PairList":
+        """The pairs that may now lie within ``cutoff`` A: those within ``cutoff + skin`` at build time.
+
+        The index is memoized; shifts follow this list's (current) shifts, and the
+        sub-list keeps its own memo for as long as this list lives. Returns the list
+        itself when there is no cutoff, no reference distances, or nothing to drop.
+        """
+        if cutoff is None or self.reference is None:
+            return self
+        index, memo = self.cached(("within", float(cutoff)), lambda: (
+            torch.nonzero(self.reference <= cutoff + self.skin).flatten(), {}))
+        if len(index) == len(self.i):
+            return self
+        sub = self.take(index)
+        sub.memo = memo
+        return sub
+
+
+@dataclass
+class PairGeometry:
+    """Pairs of a :class:`PairList` inside a cutoff, with their vectors.
+
+    ``pairs`` is the (memoizing) list the pairs come from and ``index`` (k,)
+    the selected entries of it (None: all of them). ``i``, ``j`` (k,) atoms,
+    ``rvec`` (k, 3) = x_j - x_i (+ shift) A, ``r`` (k,) A.
+    """
+
+    pairs: PairList
+    index: torch.Tensor | None
+    i: torch.Tensor
+    j: torch.Tensor
+    rvec: torch.Tensor
+    r: torch.Tensor
+
+    def components(self) -> torch.Tensor:
+        """``rvec`` as rows (3, k): x, y, z components (the pair kernels' layout)."""
+        return self.rvec.T.contiguous()
+
+    def gather(self, per_pair: torch.Tensor) -> torch.Tensor:
+        """Entries of a per-pair tensor of ``pairs`` (first axis) for the selected pairs."""
+        return per_pair if self.index is None else per_pair.index_select(0, self.index)
+
+    def take(self, index: torch.Tensor) -> "PairGeometry":
+        """The selected pairs at ``index`` (m,) int64 of this geometry."""
+        parent = index if self.index is None else self.index.index_select(0, index)
+        return PairGeometry(self.pairs, parent, self.i.index_select(0, index), self.j.index_select(0, index),
+                            self.rvec.index_select(0, index), self.r.index_select(0, index))
+
+
+def pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None = None,
+                  margin: float = 0.0) -> PairGeometry:
+    """Vectors of the pairs of ``pairs`` within ``cutoff`` A (all pairs when None) at ``positions`` (n, 3) A.
+
+    ``margin`` (A) widens the sub-list taken from ``pairs`` when ``positions``
+    are not the points the list was built on (vdW sites of a list built on atoms).
+    """
+    sub = pairs.within(None if cutoff is None else cutoff + margin)
+    rvec, r = sub.vectors(positions)
+    geo = PairGeometry(sub, None, sub.i, sub.j, rvec, r)
+    if cutoff is None:
+        return geo
+    inside = r.detach() <= cutoff
+    if bool(inside.all()):
+        return geo
+    return geo.take(torch.nonzero(inside).flatten())
 
 
 @dataclass
@@ -109,6 +203,7 @@ def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None)
         if cutoff is not None:
             with torch.no_grad():
                 _, r = pl.vectors(positions)
+            pl.reference = r
             pl = pl.select(r <= cutoff)
         return pl
     if cutoff is None:
@@ -118,11 +213,12 @@ def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None)
     pos = positions.detach().cpu().double().numpy()
     box = cell_t.detach().cpu().double().numpy()
     calc = NeighborList(cutoff=float(cutoff), full_list=False)
-    i, j, s = calc.compute(points=pos, box=box, periodic=True, quantities="ijS")
+    i, j, s, d = calc.compute(points=pos, box=box, periodic=True, quantities="ijSd")
     i = torch.as_tensor(np.asarray(i, dtype=np.int64), device=device)
     j = torch.as_tensor(np.asarray(j, dtype=np.int64), device=device)
     s = torch.as_tensor(np.asarray(s, dtype=np.float64), dtype=positions.dtype, device=device)
-    return PairList(i, j, s @ cell_t)
+    d = torch.as_tensor(np.asarray(d, dtype=np.float64), dtype=positions.dtype, device=device)
+    return PairList(i, j, s @ cell_t, reference=d)
 
 
 class NeighborCache:
@@ -149,13 +245,15 @@ class NeighborCache:
         if stale:
             cut = None if self.cutoff is None else self.cutoff + self.skin
             self._pairs = build_pairs(x, cell_t, cut)
+            self._pairs.skin = self.skin
             if cell_t is not None:  # keep integer shifts; Cartesian shifts follow the current cell
                 self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(cell_t.detach()))
             self._ref, self._cell = x.clone(), None if cell_t is None else cell_t.detach().clone()
             self.builds += 1
         if cell_t is None:
             return self._pairs
-        return PairList(self._pairs.i, self._pairs.j, self._shift_int @ cell_t)
+        p = self._pairs
+        return PairList(p.i, p.j, self._shift_int @ cell_t, p.reference, p.skin, p.memo)
 
 
 def electrostatic_pairs(positions: torch.Tensor, cell, pairs: PairList | None, cutoff: float | None, ewald,

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import torch
 
 from pinnff.physics import damping
-from pinnff.physics.multipole import COULOMB, lab_frame, pair_terms
-from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum
-from pinnff.physics.topology import Scales, Topology, scale_by_separation
+from pinnff.physics.multipole import COULOMB, lab_frame, packed, pair_terms
+from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum, pair_geometry
+from pinnff.physics.topology import Scales, Topology, list_separation, memoized, scale_by_separation
 
 DEBYE_PER_EA = 4.80320471
 """Debye per e*A."""
@@ -62,20 +62,19 @@ class PolarizationSettings:
     extrapolation: tuple[float, ...] = OPT3_COEFFICIENTS
 
 
-class _Geometry:
-    """Pair geometry, damping and scales shared by the field evaluations."""
+def polar_scales(topology: Topology, pairs: PairList, scales: Scales, dtype):
+    """Per-pair (p_scale, d_scale, u_scale) (k,) of a pair list, memoized on it.
 
-    def __init__(self, positions, topology: Topology, params, pairs: PairList, scales: Scales,
-                 settings: PolarizationSettings, cell=None, ewald=None):
-        dtype = positions.dtype
-        self.positions, self.cell, self.ewald = positions, cell, ewald
+    p: the permanent field the dipoles interact with; d: the field that
+    induces them (polarization groups); u: induced-induced coupling.
+    """
+    def build():
         i, k = pairs.i, pairs.j
-        alpha = params["polarizability"]
-        sep = topology.separation(i, k)
+        sep = list_separation(topology, pairs)
         p_scale = scale_by_separation(sep, scales.polar).to(dtype)
         u_scale = scale_by_separation(sep, scales.mutual).to(dtype)
         if scales.use_polar_groups:
-            groups = topology.tensor("polar_group", positions.device)
+            groups = topology.tensor("polar_group", i.device)
             same = groups.index_select(0, i) == groups.index_select(0, k)
             p_scale = torch.where(same & (sep == 3), p_scale * scales.polar14_intra, p_scale)
             d_scale = torch.where(same, torch.full_like(p_scale, scales.direct11), torch.ones_like(p_scale))
@@ -83,101 +82,118 @@ class _Geometry:
         else:
             d_scale = p_scale
         if scales.intermolecular_only:
-            mol = topology.tensor("mol_id", positions.device)
+            mol = topology.tensor("mol_id", i.device)
             inter = mol.index_select(0, i) != mol.index_select(0, k)
             p_scale = torch.where(inter, p_scale, torch.zeros_like(p_scale))
             d_scale = torch.where(inter, d_scale, torch.zeros_like(d_scale))
+        return p_scale, d_scale, u_scale
+
+    return memoized(pairs, ("polar_scales", scales, dtype), topology, build)
+
+
+def permanent_field_pairs(rv, t, qi, qk, f3, f5, f7):
+    """Fields (f_i at i, f_k at k), each (3, k) e/A^2, of the permanent multipoles of pairs.
+
+    ``rv`` (3, k) = x_k - x_i; ``t`` the invariants of
+    :func:`multipole.pair_terms`; charges ``qi, qk`` (k,); ``f3, f5, f7`` (k,)
+    the radial factors of 1/r^3, 3/r^5, 15/r^7 (damping and scale included).
+    """
+    f_i = -rv * (f3 * qk - f5 * t["dkr"] + f7 * t["qkr"]) - f3 * t["dk"] + 2.0 * f5 * t["qk_r"]
+    f_k = rv * (f3 * qi + f5 * t["dir"] + f7 * t["qir"]) - f3 * t["di"] - 2.0 * f5 * t["qi_r"]
+    return f_i, f_k
+
+
+def dipole_field_pairs(rv, mi, mk, f3, f5):
+    """Fields (f_i at i, f_k at k), each (3, k), of dipoles ``mi``, ``mk`` (3, k) e*A of pairs at
+    ``rv`` (3, k): ``-f3 m + f5 r (m.r)`` with radial factors ``f3, f5`` (k,)."""
+    f_i = -f3 * mk + f5 * rv * (mk * rv).sum(0)
+    f_k = -f3 * mi + f5 * rv * (mi * rv).sum(0)
+    return f_i, f_k
+
+
+class _Geometry:
+    """Pairs, their damped and scaled radial factors, and the reciprocal space of one geometry,
+    shared by every field evaluation (permanent field, each solver iteration)."""
+
+    def __init__(self, positions, topology: Topology, params, pairs: PairList, scales: Scales,
+                 settings: PolarizationSettings, cell=None, ewald=None):
+        dtype = positions.dtype
+        self.ewald = ewald
+        geo = pair_geometry(positions, pairs, None if ewald is None else ewald.cutoff)
+        p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
         self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
-        rvec, r = pairs.vectors(positions)
         if ewald is None:
             keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
-        else:
-            keep = r <= ewald.cutoff
-        self.i, self.k = i[keep], k[keep]
-        self.rvec, self.r = rvec[keep], r[keep]
-        self.p_scale, self.d_scale, self.u_scale = p_scale[keep], d_scale[keep], u_scale[keep]
+            if not bool(keep.all()):
+                index = torch.nonzero(keep).flatten()
+                geo = geo.take(index)
+                p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
+        self.i, self.k, self.rvec, self.r = geo.i, geo.j, geo.rvec, geo.r
+        self.rv = geo.components()
+        alpha = params["polarizability"]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
         pdik = pd.index_select(0, self.i) * pd.index_select(0, self.k)
         if settings.direct_damping == "aplus":
-            self.dir_damp = damping.thole_u15(self.r, pdik, settings.direct_thole)
+            dir_damp = damping.thole_u15(self.r, pdik, settings.direct_thole)
         elif settings.direct_damping == "thole":
-            self.dir_damp = damping.thole_u3(self.r, pdik, settings.thole)
+            dir_damp = damping.thole_u3(self.r, pdik, settings.thole)
         else:
             raise ValueError(f"unknown direct_damping {settings.direct_damping!r}")
-        self.mut_damp = damping.thole_u3(self.r, pdik, settings.thole)[:2]
+        mut_damp = damping.thole_u3(self.r, pdik, settings.thole)[:2]
         self.n = positions.shape[0]
         inv = 1.0 / self.r
         inv2 = inv * inv
-        self.rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
+        rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
         if ewald is not None:
             from pinnff.physics import ewald as ew
 
-            bn = ew.real_space_bn(self.r, ewald.beta, 3)
-            self.base = tuple(b - u for b, u in zip(bn[1:], self.rr))
-            self.kspace = ew.KSpace(positions, cell, ewald)
+            base = [b - u for b, u in zip(ew.real_space_bn(self.r, ewald.beta, 3)[1:], rr)]
+            self.recip = ew.reciprocal_space(positions, cell, ewald)
         else:
-            self.base = None
+            base = [0.0, 0.0, 0.0]
+        # radial factors: Ewald-screened point part plus the damped, scaled short-range part
+        self.f_d = [b + d_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
+        self.f_p = self.f_d if self.same_dp else [b + p_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
+        self.f_u = [b + u_scale * l * u for b, l, u in zip(base[:2], mut_damp, rr[:2])]
 
-    def _accumulate(self, pair_fields, scale):
-        """Sum per-pair fields (f_i at i, f_k at k) times ``scale`` into (n, 3)."""
+    def _accumulate(self, pair_fields):
+        """Sum per-pair fields (f_i at i, f_k at k), each (3, k), into (n, 3)."""
         f_i, f_k = pair_fields
-        field = torch.zeros(self.n, 3, dtype=f_i.dtype, device=f_i.device)
-        return field.index_add(0, self.i, scale[:, None] * f_i).index_add(0, self.k, scale[:, None] * f_k)
-
-    def _perm_pairs(self, t, q, d, rr3, rr5, rr7):
-        i, k, rvec = self.i, self.k, self.rvec
-        f_i = (-rvec * (rr3 * q.index_select(0, k) - rr5 * t["dkr"] + rr7 * t["qkr"])[:, None]
-               - rr3[:, None] * d.index_select(0, k) + 2.0 * rr5[:, None] * t["qk_r"])
-        f_k = (rvec * (rr3 * q.index_select(0, i) + rr5 * t["dir"] + rr7 * t["qir"])[:, None]
-               - rr3[:, None] * d.index_select(0, i) - 2.0 * rr5[:, None] * t["qi_r"])
-        return f_i, f_k
+        field = torch.zeros(3, self.n, dtype=f_i.dtype, device=f_i.device)
+        return field.index_add(1, self.i, f_i).index_add(1, self.k, f_k).T
 
     def permanent_fields(self, q, d, Q):
         """Damped permanent fields (n, 3) e/A^2: (E_d, E_p)."""
-        i, k = self.i, self.k
-        t = pair_terms(self.rvec, d.index_select(0, i), d.index_select(0, k), Q.index_select(0, i),
-                       Q.index_select(0, k))
-        damped = self._perm_pairs(t, q, d, *(l * u for l, u in zip(self.dir_damp, self.rr)))
-        e_d = self._accumulate(damped, self.d_scale)
-        e_p = self._accumulate(damped, self.p_scale)
+        m = packed(q, d, Q)
+        mi, mk = m.index_select(1, self.i), m.index_select(1, self.k)
+        t = pair_terms(self.rv, mi, mk)
+        e_d = self._accumulate(permanent_field_pairs(self.rv, t, mi[0], mk[0], *self.f_d))
+        e_p = e_d if self.same_dp else self._accumulate(permanent_field_pairs(self.rv, t, mi[0], mk[0], *self.f_p))
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
-            common = self._accumulate(self._perm_pairs(t, q, d, *self.base), torch.ones_like(self.r))
-            common = common + self.kspace.field(q, d, Q)
-            common = common + ew.self_field(self.ewald.beta, d)
-            e_d, e_p = e_d + common, e_p + common
+            common = self.recip.field(q, d, Q) + ew.self_field(self.ewald.beta, d)
+            e_d = e_d + common
+            e_p = e_d if self.same_dp else e_p + common
         return e_d, e_p
-
-    def _mutual_pairs(self, mu, rr3, rr5):
-        i, k, rvec = self.i, self.k, self.rvec
-        mk, mi = mu.index_select(0, k), mu.index_select(0, i)
-        f_i = -rr3[:, None] * mk + rr5[:, None] * rvec * (mk * rvec).sum(-1, keepdim=True)
-        f_k = -rr3[:, None] * mi + rr5[:, None] * rvec * (mi * rvec).sum(-1, keepdim=True)
-        return f_i, f_k
 
     def mutual_field(self, mu):
         """Field (n, 3) of induced dipoles ``mu`` (n, 3) e*A: T mu (Thole u^3 damping)."""
-        l3, l5 = self.mut_damp
-        field = self._accumulate(self._mutual_pairs(mu, l3 * self.rr[0], l5 * self.rr[1]), self.u_scale)
+        m = mu.T
+        pair = dipole_field_pairs(self.rv, m.index_select(1, self.i), m.index_select(1, self.k), *self.f_u)
+        field = self._accumulate(pair)
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
-            field = field + self._accumulate(self._mutual_pairs(mu, self.base[0], self.base[1]),
-                                             torch.ones_like(self.r))
-            field = field + self.kspace.field(None, mu, None)
-            field = field + ew.self_field(self.ewald.beta, mu)
+            field = field + self.recip.field(None, mu, None) + ew.self_field(self.ewald.beta, mu)
         return field
 
     def dense_tensor(self):
-        """T as a dense (3n, 3n) matrix (small systems only)."""
-        l3, l5 = self.mut_damp
-        r = self.r
-        rr3 = self.u_scale * l3 / r ** 3
-        rr5 = self.u_scale * 3.0 * l5 / r ** 5
-        eye = torch.eye(3, dtype=r.dtype, device=r.device)
-        blocks = -rr3[:, None, None] * eye + rr5[:, None, None] * self.rvec[:, :, None] * self.rvec[:, None, :]
-        t = torch.zeros(self.n * self.n, 3, 3, dtype=r.dtype, device=r.device)
+        """T as a dense (3n, 3n) matrix (non-periodic, small systems only)."""
+        f3, f5 = self.f_u
+        eye = torch.eye(3, dtype=f3.dtype, device=f3.device)
+        blocks = -f3[:, None, None] * eye + f5[:, None, None] * self.rvec[:, :, None] * self.rvec[:, None, :]
+        t = torch.zeros(self.n * self.n, 3, 3, dtype=f3.dtype, device=f3.device)
         t = t.index_add(0, self.i * self.n + self.k, blocks).index_add(0, self.k * self.n + self.i, blocks)
         return t.reshape(self.n, self.n, 3, 3).permute(0, 2, 1, 3).reshape(3 * self.n, 3 * self.n)
 

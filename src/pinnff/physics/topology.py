@@ -143,11 +143,29 @@ def scale_by_separation(sep: torch.Tensor, factors: tuple[float, float, float, f
     return table.index_select(0, sep)
 
 
-def pair_scale(topology: Topology, i: torch.Tensor, k: torch.Tensor, factors, scales: Scales,
-               dtype) -> torch.Tensor:
-    """Per-pair scale (k,) by bond separation; zero inside a molecule when ``scales.intermolecular_only``."""
-    s = scale_by_separation(topology.separation(i, k), factors).to(dtype)
-    if scales.intermolecular_only:
-        mol = topology.tensor("mol_id", i.device)
-        s = torch.where(mol.index_select(0, i) == mol.index_select(0, k), torch.zeros_like(s), s)
-    return s
+def memoized(pairs, key, topology: Topology, build):
+    """``build()`` memoized on the pair list ``pairs`` for this ``topology`` (a list belongs to one system;
+    another topology object recomputes)."""
+    hit = pairs.memo.get(key)
+    if hit is None or hit[0] is not topology:
+        hit = (topology, build())
+        pairs.memo[key] = hit
+    return hit[1]
+
+
+def list_separation(topology: Topology, pairs) -> torch.Tensor:
+    """Bond separation (k,) int64 of every pair of a :class:`pinnff.physics.pairs.PairList`, memoized on it."""
+    return memoized(pairs, "separation", topology, lambda: topology.separation(pairs.i, pairs.j))
+
+
+def list_scale(topology: Topology, pairs, factors, scales: Scales, dtype) -> torch.Tensor:
+    """Per-pair scale (k,) of every pair of a pair list by bond separation (``factors`` for 1-2..1-5),
+    zero inside a molecule when ``scales.intermolecular_only``; memoized on the list."""
+    def build():
+        s = scale_by_separation(list_separation(topology, pairs), factors).to(dtype)
+        if scales.intermolecular_only:
+            mol = topology.tensor("mol_id", pairs.i.device)
+            s = torch.where(mol.index_select(0, pairs.i) == mol.index_select(0, pairs.j), torch.zeros_like(s), s)
+        return s
+
+    return memoized(pairs, ("scale", tuple(factors), scales.intermolecular_only, dtype), topology, build)

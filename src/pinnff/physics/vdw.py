@@ -9,11 +9,16 @@ Sites of reduced atoms (hydrogens) sit at x_parent + f (x - x_parent).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from pinnff.physics.damping import quintic_taper
-from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum
-from pinnff.physics.topology import Scales, Topology, pair_scale
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry
+from pinnff.physics.topology import Scales, Topology, list_scale
+
+SITE_MARGIN_STEP = 0.25
+"""A: vdW sites closer than their atoms widen a list's cutoff by a multiple of this."""
 
 
 def vdw_sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tensor) -> torch.Tensor:
@@ -55,14 +60,17 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
     ``taper * cutoff`` to ``cutoff``. Pairs scaled by ``scales.vdw``.
     """
     sites = vdw_sites(positions, topology, params["vdw_reduction"])
+    margin = 0.0
     if pairs is None:
         pairs = build_pairs(sites, cell, None if cutoff is None else cutoff)
-    scale = pair_scale(topology, pairs.i, pairs.j, scales.vdw, scales, positions.dtype)
-    rvec, r = pairs.vectors(sites)
-    keep = scale != 0
-    rmin, eps = combine(params, pairs.i[keep], pairs.j[keep], epsilon_rule)
-    e = buffered_14_7(r[keep], rmin, eps) * scale[keep]
+    elif cutoff is not None:  # a list built on atoms: sites may be closer than their atoms
+        moved = float((sites.detach() - positions.detach()).norm(dim=-1).max())
+        margin = SITE_MARGIN_STEP * math.ceil(2.0 * moved / SITE_MARGIN_STEP)
+    geo = pair_geometry(sites, pairs, cutoff, margin=margin)
+    scale = geo.gather(list_scale(topology, geo.pairs, scales.vdw, scales, positions.dtype))
+    rmin, eps = combine(params, geo.i, geo.j, epsilon_rule)
+    e = buffered_14_7(geo.r, rmin, eps) * scale
     if cutoff is not None:
-        e = e * quintic_taper(r[keep], taper * cutoff, cutoff) * (r[keep] <= cutoff)
-    return energy_sum(e, pairs.i[keep], segments)
+        e = e * quintic_taper(geo.r, taper * cutoff, cutoff)
+    return energy_sum(e, geo.i, segments)
 
