@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pinnff.physics.chargetransfer import charge_transfer_energy
+from pinnff.physics.electrostatics import Electrostatics
 from pinnff.physics.ewald import EwaldSettings
 from pinnff.errors import InputError
 from pinnff.physics.multipole import permanent_energy
@@ -80,15 +81,19 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
     elif pairs is None:
         pairs = build_pairs(positions, cell, list_cutoff)
     parts = {}
+    ewald = s.ewald if cell is not None else None
+    shared = None
+    if "multipole" in s.terms or "polarization" in s.terms:
+        shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=s.cutoff, ewald=ewald,
+                                scales=s.scales)
     if "multipole" in s.terms:
         parts["multipole"] = permanent_energy(positions, topology, params, cell, pairs=pairs,
                                               cutoff=s.cutoff, penetration=s.penetration, scales=s.scales,
-                                              ewald=s.ewald if cell is not None else None, segments=segments)
+                                              ewald=ewald, segments=segments, shared=shared)
     if "polarization" in s.terms:
         parts["polarization"] = polarization_energy(positions, topology, params, cell, pairs=pairs,
-                                                    scales=s.scales, settings=s.polarization,
-                                                    ewald=s.ewald if cell is not None else None,
-                                                    segments=segments)
+                                                    scales=s.scales, settings=s.polarization, ewald=ewald,
+                                                    segments=segments, shared=shared)
     if "vdw" in s.terms:
         parts["vdw"] = vdw_energy(positions, topology, params, cell, pairs=pairs if explicit else None,
                                   cutoff=s.cutoff, taper=s.vdw_taper,

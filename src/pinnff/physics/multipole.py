@@ -20,7 +20,7 @@ import torch
 
 from pinnff.physics import damping
 from pinnff.physics.frames import lab_multipoles
-from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum, pair_geometry
+from pinnff.physics.pairs import PairList, Segments, energy_sum
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 COULOMB = 332.0637
@@ -33,29 +33,23 @@ def lab_frame(positions, topology, params):
     return params["charge"], d, theta / 3.0
 
 
-def packed(q: torch.Tensor, d: torch.Tensor | None = None, Q: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-atom multipoles as rows (13, n): q, d_x, d_y, d_z, then Q (3, 3) row by row.
+def rows(d: torch.Tensor, Q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-atom dipoles (n, 3) and Q (n, 3, 3) as rows: (3, n) and (9, n), Q row by row.
 
-    The pair kernels gather these rows for both atoms of every pair (two
-    gathers) and work on (k,) rows: a structure-of-arrays layout with no
-    small per-pair matrices. Missing ``d`` or ``Q`` are zero.
+    The pair kernels gather these for both atoms of every pair and work on
+    (k,) rows: a structure-of-arrays layout with no small per-pair matrices.
     """
-    n = q.shape[0]
-    d = q.new_zeros(n, 3) if d is None else d
-    Q = q.new_zeros(n, 3, 3) if Q is None else Q
-    return torch.cat([q[None], d.T, Q.reshape(n, 9).T], dim=0)
+    return d.T.contiguous(), Q.reshape(-1, 9).T.contiguous()
 
 
-def pair_terms(rv: torch.Tensor, mi: torch.Tensor, mk: torch.Tensor) -> dict:
-    """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), ``mi``, ``mk``
-    (13, k) packed multipoles of the two atoms (see :func:`packed`).
+def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.Tensor, qk: torch.Tensor) -> dict:
+    """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), dipoles
+    ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms.
 
     Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
     qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
     qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
     """
-    di, dk = mi[1:4], mk[1:4]
-    qi, qk = mi[4:].reshape(3, 3, -1), mk[4:].reshape(3, 3, -1)
     qi_r = (qi * rv[None]).sum(1)
     qk_r = (qk * rv[None]).sum(1)
     return dict(
@@ -77,18 +71,16 @@ def radial(r):
     return rr1, rr3, rr5, rr7, rr9
 
 
-def multipole_pair_energy(rv, r, f, mi, mk, cp=None) -> torch.Tensor:
-    """Pair energies (k,) in e^2/A of multipoles at ``rv = x_k - x_i`` (3, k), ``r`` (k,) A.
+def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
+    """Pair energies (k,) in e^2/A of multipole pairs at distances ``r`` (k,) A.
 
     ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
-    (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``mi``,
-    ``mk`` (13, k) the packed multipoles (:func:`packed`, Q = Theta/3). ``cp`` adds the
+    (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``t`` the
+    pair invariants of :func:`pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
     GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
     of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
     channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped).
     """
-    t = pair_terms(rv, mi, mk)
-    ci, ck = mi[0], mk[0]
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
     term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
@@ -113,7 +105,7 @@ def multipole_pair_energy(rv, r, f, mi, mk, cp=None) -> torch.Tensor:
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                      pairs: PairList | None = None, cutoff: float | None = None,
                      penetration: bool = True, scales: Scales = Scales(), ewald=None,
-                     segments: Segments | None = None) -> torch.Tensor:
+                     segments: Segments | None = None, shared=None) -> torch.Tensor:
     """Permanent multipole energy, kcal/mol: a scalar, or ``(segments.size,)`` per segment.
 
     positions (n, 3) A; params 'charge' (n,), 'dipole' (n, 3), 'quadrupole'
@@ -122,19 +114,22 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     Periodic cells need ``ewald`` (:class:`pinnff.physics.ewald.EwaldSettings`,
     plain Ewald or PME); its cutoff is the real-space cutoff. ``segments``
     (non-periodic only) returns one energy per independent structure of a batch.
+    ``shared``: an :class:`pinnff.physics.electrostatics.Electrostatics` of the
+    same arguments, to share work with the polarization term (built here when None).
     """
     from pinnff.physics import ewald as ew
+    from pinnff.physics.electrostatics import Electrostatics
 
     if segments is not None and ewald is not None:
         raise ValueError("per-segment energies are non-periodic only")
-
-    cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
-    q, d, Q = lab_frame(positions, topology, params)
-    geo = pair_geometry(positions, pairs, ewald.cutoff if ewald is not None else cutoff)
+    if shared is None:
+        shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald,
+                                scales=scales)
+    geo = shared.geometry(ewald.cutoff if ewald is not None else cutoff)
     scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
     if ewald is None:
-        geo = geo.take(torch.nonzero(scale != 0).flatten())
-        scale = scale[scale != 0]
+        keep = torch.nonzero(scale != 0).flatten()
+        geo, scale = geo.take(keep), scale.index_select(0, keep)
     i, k, r = geo.i, geo.j, geo.r
     rr = radial(r)
     if ewald is None:
@@ -146,10 +141,11 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
         (zi, ai), (zk, ak) = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
         cp = (zi, zk, ai, ak, scale)
-    m = packed(q, d, Q)
-    e = multipole_pair_energy(geo.components(), r, f, m.index_select(1, i), m.index_select(1, k), cp)
+    g = shared.gathered(geo)
+    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
-        energy = energy + ew.reciprocal_space(positions, cell_t, ewald).energy(q, d, Q, COULOMB)
+        q, d, Q = shared.q, shared.d, shared.Q
+        energy = energy + shared.reciprocal.energy(q, d, Q, COULOMB)
         energy = energy + ew.self_energy(ewald.beta, q, d, Q, COULOMB)
     return energy

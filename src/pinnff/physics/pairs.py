@@ -118,16 +118,20 @@ def pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None
 
     ``margin`` (A) widens the sub-list taken from ``pairs`` when ``positions``
     are not the points the list was built on (vdW sites of a list built on atoms).
+    Pairs are chosen without gradient; only the chosen ones get differentiable vectors.
     """
     sub = pairs.within(None if cutoff is None else cutoff + margin)
-    rvec, r = sub.vectors(positions)
-    geo = PairGeometry(sub, None, sub.i, sub.j, rvec, r)
-    if cutoff is None:
-        return geo
-    inside = r.detach() <= cutoff
-    if bool(inside.all()):
-        return geo
-    return geo.take(torch.nonzero(inside).flatten())
+    index = None
+    if cutoff is not None:
+        with torch.no_grad():
+            _, r = sub.vectors(positions.detach())
+            inside = r <= cutoff
+            if not bool(inside.all()):
+                index = torch.nonzero(inside).flatten()
+    chosen = sub if index is None else PairList(sub.i.index_select(0, index), sub.j.index_select(0, index),
+                                                None if sub.shift is None else sub.shift.index_select(0, index))
+    rvec, r = chosen.vectors(positions)
+    return PairGeometry(sub, index, chosen.i, chosen.j, rvec, r)
 
 
 @dataclass
@@ -218,6 +222,8 @@ def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None)
     j = torch.as_tensor(np.asarray(j, dtype=np.int64), device=device)
     s = torch.as_tensor(np.asarray(s, dtype=np.float64), dtype=positions.dtype, device=device)
     d = torch.as_tensor(np.asarray(d, dtype=np.float64), dtype=positions.dtype, device=device)
+    order = torch.argsort(i * n + j)  # atom order: neighbouring pairs gather neighbouring memory
+    i, j, s, d = i[order], j[order], s[order], d[order]
     return PairList(i, j, s @ cell_t, reference=d)
 
 
@@ -244,15 +250,15 @@ class NeighborCache:
                  or bool(((x - self._ref).norm(dim=-1).max() > 0.5 * self.skin)))
         if stale:
             cut = None if self.cutoff is None else self.cutoff + self.skin
-            self._pairs = build_pairs(x, cell_t, cut)
+            self._pairs = build_pairs(x, None if cell_t is None else cell_t.detach(), cut)
             self._pairs.skin = self.skin
             if cell_t is not None:  # keep integer shifts; Cartesian shifts follow the current cell
                 self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(cell_t.detach()))
             self._ref, self._cell = x.clone(), None if cell_t is None else cell_t.detach().clone()
             self.builds += 1
-        if cell_t is None:
+        if cell_t is None or not cell_t.requires_grad:  # the cell is the build cell
             return self._pairs
-        p = self._pairs
+        p = self._pairs  # a differentiable cell (strain derivative): shifts follow it
         return PairList(p.i, p.j, self._shift_int @ cell_t, p.reference, p.skin, p.memo)
 
 

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import torch
 
 from pinnff.physics import damping
-from pinnff.physics.multipole import COULOMB, lab_frame, packed, pair_terms
-from pinnff.physics.pairs import PairList, Segments, electrostatic_pairs, energy_sum, pair_geometry
+from pinnff.physics.electrostatics import Electrostatics
+from pinnff.physics.multipole import COULOMB
+from pinnff.physics.pairs import PairList, Segments, energy_sum
 from pinnff.physics.topology import Scales, Topology, list_separation, memoized, scale_by_separation
 
 DEBYE_PER_EA = 4.80320471
@@ -115,11 +116,11 @@ class _Geometry:
     """Pairs, their damped and scaled radial factors, and the reciprocal space of one geometry,
     shared by every field evaluation (permanent field, each solver iteration)."""
 
-    def __init__(self, positions, topology: Topology, params, pairs: PairList, scales: Scales,
-                 settings: PolarizationSettings, cell=None, ewald=None):
+    def __init__(self, shared, params, settings: PolarizationSettings):
+        positions, topology, scales, ewald = shared.positions, shared.topology, shared.scales, shared.ewald
         dtype = positions.dtype
-        self.ewald = ewald
-        geo = pair_geometry(positions, pairs, None if ewald is None else ewald.cutoff)
+        self.ewald, self.shared = ewald, shared
+        geo = shared.geometry(None if ewald is None else ewald.cutoff)
         p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
         self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
         if ewald is None:
@@ -128,8 +129,9 @@ class _Geometry:
                 index = torch.nonzero(keep).flatten()
                 geo = geo.take(index)
                 p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
+        self.geo = geo
         self.i, self.k, self.rvec, self.r = geo.i, geo.j, geo.rvec, geo.r
-        self.rv = geo.components()
+        self.rv = shared.gathered(geo).rv
         alpha = params["polarizability"]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
         pdik = pd.index_select(0, self.i) * pd.index_select(0, self.k)
@@ -148,7 +150,7 @@ class _Geometry:
             from pinnff.physics import ewald as ew
 
             base = [b - u for b, u in zip(ew.real_space_bn(self.r, ewald.beta, 3)[1:], rr)]
-            self.recip = ew.reciprocal_space(positions, cell, ewald)
+            self.recip = shared.reciprocal
         else:
             base = [0.0, 0.0, 0.0]
         # radial factors: Ewald-screened point part plus the damped, scaled short-range part
@@ -162,13 +164,13 @@ class _Geometry:
         field = torch.zeros(3, self.n, dtype=f_i.dtype, device=f_i.device)
         return field.index_add(1, self.i, f_i).index_add(1, self.k, f_k).T
 
-    def permanent_fields(self, q, d, Q):
-        """Damped permanent fields (n, 3) e/A^2: (E_d, E_p)."""
-        m = packed(q, d, Q)
-        mi, mk = m.index_select(1, self.i), m.index_select(1, self.k)
-        t = pair_terms(self.rv, mi, mk)
-        e_d = self._accumulate(permanent_field_pairs(self.rv, t, mi[0], mk[0], *self.f_d))
-        e_p = e_d if self.same_dp else self._accumulate(permanent_field_pairs(self.rv, t, mi[0], mk[0], *self.f_p))
+    def permanent_fields(self):
+        """Damped permanent fields (n, 3) e/A^2 of the lab-frame multipoles: (E_d, E_p)."""
+        q, d, Q = self.shared.q, self.shared.d, self.shared.Q
+        g = self.shared.gathered(self.geo)
+        e_d = self._accumulate(permanent_field_pairs(self.rv, g.terms, g.qi, g.qk, *self.f_d))
+        e_p = e_d if self.same_dp else self._accumulate(permanent_field_pairs(self.rv, g.terms, g.qi, g.qk,
+                                                                              *self.f_p))
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
@@ -228,15 +230,15 @@ def _cg(geom: _Geometry, sqrt_alpha, rhs, tol, max_iter):
 def induced_dipoles(positions, topology, params, cell=None, *, pairs=None, cutoff=None,
                     scales: Scales = Scales(), settings: PolarizationSettings = PolarizationSettings(), ewald=None):
     """Induced dipoles (mu_d, mu_p), each (n, 3) e*A, without the energy (no grad for "mutual")."""
-    _, mu_d, mu_p, _ = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald)
+    shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald, scales=scales)
+    _, mu_d, mu_p, _ = _solve(shared, params, settings)
     return mu_d, mu_p
 
 
-def _solve(positions, topology, params, cell, pairs, cutoff, scales, settings, ewald=None):
-    cell_t, pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
-    geom = _Geometry(positions, topology, params, pairs, scales, settings, cell_t, ewald)
-    q, d, Q = lab_frame(positions, topology, params)
-    e_d, e_p = geom.permanent_fields(q, d, Q)
+def _solve(shared, params, settings):
+    positions, ewald = shared.positions, shared.ewald
+    geom = _Geometry(shared, params, settings)
+    e_d, e_p = geom.permanent_fields()
     alpha = params["polarizability"][:, None]
     solver = settings.solver
     if solver == "direct":
@@ -275,14 +277,18 @@ def polarization_energy(positions: torch.Tensor, topology: Topology, params: dic
                         pairs: PairList | None = None, cutoff: float | None = None,
                         scales: Scales = Scales(),
                         settings: PolarizationSettings = PolarizationSettings(), ewald=None,
-                        segments: Segments | None = None) -> torch.Tensor:
+                        segments: Segments | None = None, shared=None) -> torch.Tensor:
     """Polarization energy, kcal/mol (scalar, or ``(segments.size,)`` per segment, non-periodic
     only); params need 'charge', 'dipole', 'quadrupole', 'polarizability' (n,) A^3.
-    Periodic cells need ``ewald`` (EwaldSettings)."""
+    Periodic cells need ``ewald`` (EwaldSettings). ``shared``: an
+    :class:`pinnff.physics.electrostatics.Electrostatics` of the same arguments, to share
+    work with the permanent-multipole term (built here when None)."""
     if segments is not None and ewald is not None:
         raise ValueError("per-segment energies are non-periodic only")
-    geom, mu_d, mu_p, (e_d, e_p) = _solve(positions, topology, params, cell, pairs, cutoff, scales, settings,
-                                          ewald)
+    if shared is None:
+        shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald,
+                                scales=scales)
+    geom, mu_d, mu_p, (e_d, e_p) = _solve(shared, params, settings)
     if settings.solver != "mutual":
         return -0.5 * COULOMB * energy_sum((mu_d * e_p).sum(-1), None, segments)
     # functional stationary in (mu_d, mu_p); equals -1/2 mu_d.E_p at the solution

@@ -1,0 +1,83 @@
+"""What the permanent-multipole and polarization terms share within one evaluation (torch).
+
+:class:`Electrostatics` holds, for one set of positions, parameters and
+cell: the checked cell and pair list, the lab-frame multipoles and their
+rows (:func:`multipole.rows`), the pair geometry within a cutoff,
+the gathered rows and pair invariants of a geometry, and the reciprocal
+space (plain Ewald or PME) whose potential of the permanent multipoles
+serves both the multipole energy and the permanent field. Everything is
+computed on first use and kept, so :func:`pinnff.physics.energy.total_energy`
+pays for each piece once; every term builds its own when called alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pinnff.physics.multipole import lab_frame, pair_terms, rows
+from pinnff.physics.pairs import PairGeometry, PairList, electrostatic_pairs, pair_geometry
+from pinnff.physics.topology import Scales, Topology
+
+
+@dataclass
+class GatheredPairs:
+    """Multipoles of both atoms of every pair of a geometry: ``rv`` (3, k) A, charges ``qi``, ``qk``
+    (k,) e, dipoles ``di``, ``dk`` (3, k) e*A, Q = Theta/3 ``Qi``, ``Qk`` (3, 3, k) e*A^2, and
+    ``terms`` their invariants (:func:`multipole.pair_terms`)."""
+
+    rv: torch.Tensor
+    qi: torch.Tensor
+    qk: torch.Tensor
+    terms: dict
+
+
+class Electrostatics:
+    """Shared electrostatic pieces of one evaluation.
+
+    positions (n, 3) A; params the per-atom tensors ('charge', 'dipole',
+    'quadrupole' at least); ``cell`` (3, 3) A or None; ``pairs`` an optional
+    pair list; ``cutoff`` A (non-periodic lists); ``ewald`` an
+    :class:`pinnff.physics.ewald.EwaldSettings` under a cell.
+    """
+
+    def __init__(self, positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
+                 pairs: PairList | None = None, cutoff: float | None = None, ewald=None,
+                 scales: Scales = Scales()):
+        self.positions, self.topology, self.ewald, self.scales = positions, topology, ewald, scales
+        self.cell, self.pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
+        self.q, self.d, self.Q = lab_frame(positions, topology, params)
+        self.d_rows, self.Q_rows = rows(self.d, self.Q)  # (3, n), (9, n)
+        self._geometries: dict = {}
+        self._gathered: list = []
+        self._recip = None
+
+    def geometry(self, cutoff: float | None) -> PairGeometry:
+        """Pairs of the list within ``cutoff`` A (all when None) with their vectors, built once."""
+        if cutoff not in self._geometries:
+            self._geometries[cutoff] = pair_geometry(self.positions, self.pairs, cutoff)
+        return self._geometries[cutoff]
+
+    def gathered(self, geo: PairGeometry) -> GatheredPairs:
+        """The multipoles of both atoms of each pair of ``geo`` and their invariants, built once
+        per geometry object."""
+        for known, value in self._gathered:
+            if known is geo:
+                return value
+        i, k = geo.i, geo.j
+        rv = geo.components()
+        qi, qk = self.Q_rows.index_select(1, i).reshape(3, 3, -1), self.Q_rows.index_select(1, k).reshape(3, 3, -1)
+        terms = pair_terms(rv, self.d_rows.index_select(1, i), self.d_rows.index_select(1, k), qi, qk)
+        value = GatheredPairs(rv, self.q.index_select(0, i), self.q.index_select(0, k), terms)
+        self._gathered.append((geo, value))
+        return value
+
+    @property
+    def reciprocal(self):
+        """The reciprocal-space sum of this geometry (Ewald or PME), built once (periodic only)."""
+        if self._recip is None:
+            from pinnff.physics.ewald import reciprocal_space
+
+            self._recip = reciprocal_space(self.positions, self.cell, self.ewald)
+        return self._recip
