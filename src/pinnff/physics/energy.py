@@ -1,8 +1,9 @@
 """Sum of the AMOEBA+ terms (plus the intramolecular model) with its decomposition.
 
 ``total_energy(positions, topology, params, cell=None, settings=...)``
-returns ``(E_total, {"multipole", "polarization", "vdw", "charge_transfer",
-["intramolecular"]})`` in kcal/mol; forces by autograd. With ``segments`` (a
+returns ``(E_total, {"multipole", "polarization", "vdw", ["vdw_long_range"],
+"charge_transfer", ["intramolecular"]})`` in kcal/mol (the long-range vdW
+correction under a cell only); forces by autograd. With ``segments`` (a
 batch of independent non-periodic structures and an explicit pair list that
 never joins two of them) every energy has shape ``(segments.size,)``.
 """
@@ -21,7 +22,7 @@ from pinnff.physics.multipole import permanent_energy
 from pinnff.physics.pairs import PairList, Segments, build_pairs
 from pinnff.physics.polarization import PolarizationSettings, polarization_energy
 from pinnff.physics.topology import Scales, Topology
-from pinnff.physics.vdw import vdw_energy
+from pinnff.physics.vdw import long_range_correction, vdw_energy
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ class PhysicsSettings:
     polarization: PolarizationSettings = field(default_factory=PolarizationSettings)
     terms: tuple[str, ...] = ("multipole", "polarization", "vdw", "charge_transfer")
     ewald: EwaldSettings | None = None
-    """Required under a cell: Ewald sums for multipoles and induced dipoles; its cutoff
-    is the real-space cutoff (``cutoff`` then applies to vdW and must be set)."""
+    """Required under a cell: Ewald sums (plain or PME) for multipoles and induced dipoles; its
+    cutoff is the real-space cutoff (``cutoff`` then applies to vdW and must be set)."""
+    vdw_correction: bool = True
+    """Under a cell, add the isotropic long-range vdW correction (part "vdw_long_range")."""
 
 
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -98,6 +101,9 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
         parts["vdw"] = vdw_energy(positions, topology, params, cell, pairs=pairs if explicit else None,
                                   cutoff=s.cutoff, taper=s.vdw_taper,
                                   epsilon_rule=s.epsilon_rule, scales=s.scales, segments=segments)
+    if "vdw" in s.terms and cell is not None and s.vdw_correction:
+        parts["vdw_long_range"] = long_range_correction(topology, params, cell, s.cutoff, s.vdw_taper,
+                                                        s.epsilon_rule)
     if "charge_transfer" in s.terms:
         parts["charge_transfer"] = charge_transfer_energy(positions, topology, params, cell, pairs=pairs,
                                                           cutoff=s.ct_cutoff, taper=s.ct_taper, scales=s.scales,

@@ -74,3 +74,71 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
         e = e * quintic_taper(geo.r, taper * cutoff, cutoff)
     return energy_sum(e, geo.i, segments)
 
+
+
+MAX_CLASSES = 64
+"""More distinct (R_min, epsilon) rows than this and the tail correction groups atoms by element."""
+
+
+def _gauss_legendre(n: int, lo: float, hi: float, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes and weights (n,) of Gauss-Legendre quadrature on [lo, hi]."""
+    import numpy as np
+
+    x, w = np.polynomial.legendre.leggauss(n)
+    nodes = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
+    return (torch.as_tensor(nodes, dtype=dtype, device=device),
+            torch.as_tensor(0.5 * (hi - lo) * w, dtype=dtype, device=device))
+
+
+def tail_integral(rmin: torch.Tensor, eps: torch.Tensor, cutoff: float, taper: float = 0.9,
+                  n_points: int = 48) -> torch.Tensor:
+    """``I = int_{taper*cutoff}^inf E_14-7(r) (1 - S(r)) r^2 dr`` (kcal/mol*A^3) for pair parameters
+    ``rmin`` (m,) A and ``eps`` (m,) kcal/mol: the part of each pair's buffered 14-7 energy that the
+    quintic switch S and the cutoff remove. Gauss-Legendre on [taper*cutoff, cutoff], and on
+    x = cutoff/r in (0, 1] beyond (integrand ~ x^3 there)."""
+    dtype, device = rmin.dtype, rmin.device
+    r_on = taper * cutoff
+    r1, w1 = _gauss_legendre(n_points, r_on, cutoff, dtype, device)
+    x2, w2 = _gauss_legendre(n_points, 0.0, 1.0, dtype, device)
+    r2 = cutoff / x2
+    inner = buffered_14_7(r1[None, :], rmin[:, None], eps[:, None]) * (1.0 - quintic_taper(r1, r_on, cutoff)) * r1 * r1
+    outer = buffered_14_7(r2[None, :], rmin[:, None], eps[:, None]) * cutoff ** 3 / x2 ** 4
+    return (inner * w1).sum(-1) + (outer * w2).sum(-1)
+
+
+def long_range_correction(topology: Topology, params: dict, cell, cutoff: float, taper: float = 0.9,
+                          epsilon_rule: str = "HHG", classes: torch.Tensor | None = None) -> torch.Tensor:
+    """Isotropic long-range correction of the tapered, cut buffered 14-7 energy (kcal/mol, scalar).
+
+    Tinker's ``evcorr``: beyond the switch the liquid is taken as uniform, so
+    ``E_lrc = (2 pi / V) sum_{a, b} N_a N_b I_ab`` over atom classes a, b with
+    ``N_a`` atoms each, ``I_ab`` the :func:`tail_integral` of their combined
+    parameters and V the cell volume (A^3; differentiable in ``cell`` (3, 3),
+    so the pressure gets its share, dE/dV = -E/V). Classes: ``classes`` (n,)
+    int64 if given, else atoms with equal 'vdw_radius' and 'vdw_epsilon';
+    with more than :data:`MAX_CLASSES` such rows (per-atom network parameters)
+    atoms are grouped by element. A class takes its atoms' mean parameters
+    (exact when they are equal, as Tinker's atom types are). Hydrogen
+    reduction is immaterial for a uniform tail and is ignored, as in Tinker.
+    """
+    radius, epsilon = params["vdw_radius"], params["vdw_epsilon"]
+    if classes is None:
+        rows = torch.stack([radius.detach(), epsilon.detach()], dim=1)
+        _, classes = torch.unique(rows, dim=0, return_inverse=True)
+        if int(classes.max()) + 1 > MAX_CLASSES:
+            names = sorted(set(topology.symbols))
+            classes = torch.as_tensor([names.index(s) for s in topology.symbols], device=radius.device)
+    size = int(classes.max()) + 1
+    count = torch.zeros(size, dtype=radius.dtype, device=radius.device).index_add(0, classes, torch.ones_like(radius))
+    mean = {key: torch.zeros_like(count).index_add(0, classes, params[key]) / count
+            for key in ("vdw_radius", "vdw_epsilon")}
+    a, b = torch.meshgrid(torch.arange(size, device=radius.device), torch.arange(size, device=radius.device),
+                          indexing="ij")
+    rmin, eps = combine(mean, a.reshape(-1), b.reshape(-1), epsilon_rule)
+    integral = tail_integral(rmin, eps, cutoff, taper)
+    cell_t = torch.as_tensor(cell, dtype=radius.dtype, device=radius.device)
+    if cell_t.shape == (3,):
+        cell_t = torch.diag(cell_t)
+    volume = torch.abs(torch.linalg.det(cell_t))
+    pairs = count[a.reshape(-1)] * count[b.reshape(-1)]
+    return 2.0 * math.pi / volume * (pairs * integral).sum()
