@@ -131,3 +131,27 @@ def test_neighbour_cache_sublists_give_the_fresh_list_energy(box):
     for key in parts_fresh:
         assert parts_cached[key].item() == pytest.approx(parts_fresh[key].item(), rel=1e-12, abs=1e-10), key
     assert len(build_pairs(moved, cell, 6.0).i) < len(cache.get(moved, cell).i)  # the skin holds extra pairs
+
+
+def test_exclusions_apply_to_the_nearest_image_only(box):
+    """With a real-space cutoff beyond half the box, farther images of bonded pairs are ordinary
+    pairs: the Ewald energy does not depend on the cutoff at fixed splitting beta (charge
+    penetration off and Thole u^3 direct damping: the longer-ranged GORDON2 and AMOEBA+ u^1.5
+    damping deficits are themselves cut at the real-space cutoff)."""
+    import math
+
+    from scipy.special import erfc
+
+    pos, topo, params, cell = box
+    beta = EwaldSettings(cutoff=CUT, tolerance=1e-9).beta
+    energies = []
+    for cutoff in (CUT, 9.0):  # 9 A > half of the 13 A box
+        ew = EwaldSettings(cutoff=cutoff, tolerance=float(erfc(beta * cutoff)))
+        assert math.isclose(ew.beta, beta, rel_tol=1e-6)
+        settings = PhysicsSettings(cutoff=6.0, ewald=ew, scales=SCALES, terms=("multipole", "polarization"),
+                                   penetration=False,
+                                   polarization=PolarizationSettings(solver="mutual", tol=1e-8,
+                                                                     direct_damping="thole"))
+        energies.append(total_energy(pos, topo, params, cell, settings=settings)[1])
+    for key in energies[0]:
+        assert energies[1][key].item() == pytest.approx(energies[0][key].item(), abs=1e-6), key

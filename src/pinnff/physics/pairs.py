@@ -63,6 +63,23 @@ class PairList:
             self.memo[key] = build()
         return self.memo[key]
 
+    def nearest_image(self) -> torch.Tensor | None:
+        """(k,) bool: whether each entry is the closest periodic image of its atom pair (by the
+        build-time distance), memoized; None for a non-periodic list. Bond-separation scaling
+        (exclusions) belongs to that image only: farther images are ordinary pairs."""
+        if self.shift is None or self.reference is None:
+            return None
+
+        def build():
+            key = self.i * (int(torch.maximum(self.i.max(), self.j.max())) + 1) + self.j
+            _, inverse = torch.unique(key, return_inverse=True)
+            closest = torch.full((int(inverse.max()) + 1,), float("inf"), dtype=self.reference.dtype,
+                                 device=self.reference.device)
+            closest = closest.scatter_reduce(0, inverse, self.reference, reduce="amin")
+            return self.reference <= closest.index_select(0, inverse)
+
+        return self.cached("nearest_image", build)
+
     def within(self, cutoff: float | None) -> "PairList":
         """The pairs that may now lie within ``cutoff`` A: those within ``cutoff + skin`` at build time.
 
@@ -78,6 +95,9 @@ class PairList:
             return self
         sub = self.take(index)
         sub.memo = memo
+        nearest = self.nearest_image()
+        if nearest is not None and "nearest_image" not in memo:
+            memo["nearest_image"] = nearest.index_select(0, index)
         return sub
 
 

@@ -99,7 +99,8 @@ def spline_moduli(size: int, order: int, dtype, device) -> torch.Tensor:
 
 DERIVATIVES = ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1),
                (2, 0, 0), (0, 2, 0), (0, 0, 2), (1, 1, 0), (1, 0, 1), (0, 1, 1))
-"""Derivative orders (x, y, z) of the stencil rows: charge, dipole x/y/z, quadrupole xx, yy, zz, xy, xz, yz."""
+"""Derivative orders (x, y, z) of the spline products: charge; dipole x, y, z; quadrupole xx, yy, zz,
+xy, xz, yz (the off-diagonal ones spread twice their fractional component)."""
 
 
 class PMEGrid:
@@ -130,22 +131,24 @@ class PMEGrid:
         k1, k2, k3 = self.shape
         self.index = ((g[:, 0, :, None, None] * k2 + g[:, 1, None, :, None]) * k3
                       + g[:, 2, None, None, :]).reshape(-1)
-        self._stencil = None
+        self._stencils = {}
         self._last = None  # (multipoles, (grid, potential)) of the latest spread
         self.influence = self._influence(cell, settings.beta)
 
-    def stencil(self) -> torch.Tensor:
-        """Weights (n, 10, order^3): the spline products of every derivative order up to two
-        (rows in :data:`DERIVATIVES` order), built once per geometry."""
-        if self._stencil is None:
-            ax = torch.tensor(DERIVATIVES, device=self.theta.device)  # (10, 3) derivative orders
+    def stencil(self, level: int) -> torch.Tensor:
+        """Spline products (n, c, order^3) of derivative order ``level`` (0: c = 1, 1: c = 3, 2: c = 6;
+        rows in :data:`DERIVATIVES` order), built once per geometry. Kept as separate tensors so the
+        backward pass never pads slices of a larger one."""
+        if level not in self._stencils:
+            rows = [k for k, orders in enumerate(DERIVATIVES) if sum(orders) == level]
+            ax = torch.tensor([DERIVATIVES[k] for k in rows], device=self.theta.device)  # (c, 3)
             p = self.order
-            tx = self.theta[:, 0].index_select(1, ax[:, 0])  # (n, 10, p)
+            tx = self.theta[:, 0].index_select(1, ax[:, 0])  # (n, c, p)
             ty = self.theta[:, 1].index_select(1, ax[:, 1])
             tz = self.theta[:, 2].index_select(1, ax[:, 2])
             w = tx[:, :, :, None, None] * (ty[:, :, :, None] * tz[:, :, None, :])[:, :, None]
-            self._stencil = w.reshape(w.shape[0], len(DERIVATIVES), p * p * p)
-        return self._stencil
+            self._stencils[level] = w.reshape(w.shape[0], len(rows), p * p * p)
+        return self._stencils[level]
 
     def _influence(self, cell: torch.Tensor, beta: float) -> torch.Tensor:
         """G(m) on the rfft half-grid (K1, K2, K3 // 2 + 1), zero at m = 0."""
@@ -155,34 +158,32 @@ class PMEGrid:
         m2 = torch.fft.fftfreq(k2, 1.0 / k2, dtype=dtype, device=device)
         m3 = torch.fft.rfftfreq(k3, 1.0 / k3, dtype=dtype, device=device)
         recip = 2.0 * math.pi * torch.linalg.inv(cell).T  # rows: reciprocal vectors (carry the cell gradient)
-        kvec = (m1[:, None, None, None] * recip[0] + m2[None, :, None, None] * recip[1]
-                + m3[None, None, :, None] * recip[2])
-        k2sq = (kvec * kvec).sum(-1)
+        g = recip @ recip.T  # metric: k^2 = m G m
+        a, b, c = m1[:, None, None], m2[None, :, None], m3[None, None, :]
+        k2sq = (a * a * g[0, 0] + b * b * g[1, 1] + c * c * g[2, 2]
+                + 2.0 * (a * b * g[0, 1] + a * c * g[0, 2] + b * c * g[1, 2]))
         zero = k2sq == 0
         safe = torch.where(zero, torch.ones_like(k2sq), k2sq)
         volume = torch.abs(torch.linalg.det(cell))
-        g = 4.0 * math.pi / (volume * safe) * torch.exp(-safe / (4.0 * beta * beta))
+        green = 4.0 * math.pi / (volume * safe) * torch.exp(-safe / (4.0 * beta * beta))
         moduli = [spline_moduli(k, self.order, dtype, device) for k in self.shape]
-        b = moduli[0][:, None, None] * moduli[1][None, :, None] * moduli[2][: k3 // 2 + 1][None, None, :]
-        return torch.where(zero, torch.zeros_like(g), g * b)
+        bsp = moduli[0][:, None, None] * moduli[1][None, :, None] * moduli[2][: k3 // 2 + 1][None, None, :]
+        return torch.where(zero, torch.zeros_like(green), green * bsp)
 
     def _spread(self, q, d, Q) -> torch.Tensor:
         """Charge grid (K1 K2 K3,) of the multipoles (any of q (n,), d (n, 3), Q (n, 3, 3) may be None)."""
-        coef, rows = [], []
+        block = None
         if q is not None:
-            coef.append(q[:, None])
-            rows.append(0)
+            block = q[:, None] * self.stencil(0)[:, 0]
         if d is not None:
-            coef.append(d @ self.D)
-            rows += [1, 2, 3]
+            part = ((d @ self.D)[:, :, None] * self.stencil(1)).sum(1)
+            block = part if block is None else block + part
         if Q is not None:
             qf = self.D.T @ Q @ self.D
-            coef.append(torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
-                                     2.0 * qf[:, 1, 2]], dim=1))
-            rows += [4, 5, 6, 7, 8, 9]
-        w = self.stencil()
-        w = w[:, rows[0]:rows[-1] + 1] if rows == list(range(rows[0], rows[-1] + 1)) else w[:, rows]
-        block = (torch.cat(coef, dim=1)[:, :, None] * w).sum(1)  # (n, order^3)
+            coef = torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
+                                2.0 * qf[:, 1, 2]], dim=1)
+            part = (coef[:, :, None] * self.stencil(2)).sum(1)
+            block = part if block is None else block + part
         grid = block.new_zeros(self.shape[0] * self.shape[1] * self.shape[2])
         return grid.index_add(0, self.index, block.reshape(-1))
 
@@ -211,5 +212,5 @@ class PMEGrid:
         _, phi = self._solve(q, d, Q)
         n = self.theta.shape[0]
         block = phi.index_select(0, self.index).reshape(n, 1, -1)
-        grad_u = (block * self.stencil()[:, 1:4]).sum(-1)  # dphi/du_a, (n, 3)
+        grad_u = (block * self.stencil(1)).sum(-1)  # dphi/du_a, (n, 3)
         return -grad_u @ self.D.T

@@ -77,6 +77,9 @@ def polar_scales(topology: Topology, pairs: PairList, scales: Scales, dtype):
         if scales.use_polar_groups:
             groups = topology.tensor("polar_group", i.device)
             same = groups.index_select(0, i) == groups.index_select(0, k)
+            nearest = pairs.nearest_image()
+            if nearest is not None:  # groups hold bonded atoms: only the nearest image shares one
+                same = same & nearest
             p_scale = torch.where(same & (sep == 3), p_scale * scales.polar14_intra, p_scale)
             d_scale = torch.where(same, torch.full_like(p_scale, scales.direct11), torch.ones_like(p_scale))
             u_scale = torch.where(same, torch.full_like(u_scale, scales.mutual11), u_scale)

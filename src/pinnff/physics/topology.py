@@ -154,8 +154,14 @@ def memoized(pairs, key, topology: Topology, build):
 
 
 def list_separation(topology: Topology, pairs) -> torch.Tensor:
-    """Bond separation (k,) int64 of every pair of a :class:`pinnff.physics.pairs.PairList`, memoized on it."""
-    return memoized(pairs, "separation", topology, lambda: topology.separation(pairs.i, pairs.j))
+    """Bond separation (k,) int64 of every pair of a :class:`pinnff.physics.pairs.PairList`, memoized on it;
+    0 (far apart) for periodic images other than the nearest one of a pair."""
+    def build():
+        sep = topology.separation(pairs.i, pairs.j)
+        nearest = pairs.nearest_image()
+        return sep if nearest is None else torch.where(nearest, sep, torch.zeros_like(sep))
+
+    return memoized(pairs, "separation", topology, build)
 
 
 def list_scale(topology: Topology, pairs, factors, scales: Scales, dtype) -> torch.Tensor:
