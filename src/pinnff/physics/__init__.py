@@ -8,13 +8,19 @@ Per-atom keys: 'charge' (n,) e; 'dipole' (n, 3) e*A and 'quadrupole'
 (n,); 'ct_B' (n,) 1/A; 'vdw_radius' (n,) A (R_min); 'vdw_epsilon' (n,)
 kcal/mol; 'vdw_reduction' (n,).
 
-Known limitations (see each module): plain Ewald (no PME), so periodic
-multipoles/polarization are O(N^1.5) and far from the 100 ms target;
-no vdW long-range correction; no charge flux; Tinker chirality flips of
-local frames not applied; ``Scales.intermolecular_only`` is refused under
-Ewald; "mutual" polarization gives exact forces but its parameter
-derivatives of forces (double backward) miss d(mu)/d(theta): train on forces
-with the "exact" (small systems) or "extrapolated" solver.
+Periodic boxes: smooth PME (:mod:`pme`; plain Ewald in :mod:`ewald` is the
+reference) for multipoles and induced dipoles, the isotropic long-range vdW
+correction, and a Verlet list whose per-term sub-lists and scale factors
+are memoized (:mod:`pairs`); :mod:`settings` builds all of it from the
+``physics`` config section.
+
+Known limitations (see each module): no charge flux; Tinker chirality flips
+of local frames not applied; ``Scales.intermolecular_only`` is refused under
+Ewald/PME; the GORDON2 and AMOEBA+ direct-field damping deficits are cut at
+the real-space cutoff (as in Tinker); "mutual" polarization gives exact
+forces but its parameter derivatives of forces (double backward) miss
+d(mu)/d(theta): train on forces with the "exact" (small systems) or
+"extrapolated" solver.
 """
 
 from pinnff.physics.chargetransfer import charge_transfer_energy
