@@ -24,7 +24,9 @@ def _thole_argument(r: torch.Tensor, pdamp_ik: torch.Tensor, a, power: float) ->
     """``u = a (r / pdamp)^power`` and ``exp(-u)``; pairs with ``pdamp == 0`` get u = 100 (no damping)."""
     active = pdamp_ik > 0
     safe = torch.where(active, pdamp_ik, torch.ones_like(pdamp_ik))
-    u = torch.where(active, a * (r / safe) ** power, torch.full_like(r, 100.0))
+    x = r / safe
+    xp = x * x * x if power == 3 else x * torch.sqrt(x) if power == 1.5 else x ** power  # products beat pow
+    u = torch.where(active, a * xp, torch.full_like(r, 100.0))
     return u, torch.exp(-u)
 
 

@@ -46,8 +46,11 @@ def combine(params: dict, i: torch.Tensor, k: torch.Tensor, epsilon_rule: str = 
 def buffered_14_7(r: torch.Tensor, rmin: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """Pair energies (k,) kcal/mol of the buffered 14-7 potential."""
     rho = r / rmin
-    rho7 = rho ** 7
-    return eps * (1.07 / (rho + 0.07)) ** 7 * (1.12 / (rho7 + 0.12) - 2.0)
+    rho2 = rho * rho
+    rho7 = rho2 * rho2 * rho2 * rho
+    tau = 1.07 / (rho + 0.07)
+    tau2 = tau * tau
+    return eps * (tau2 * tau2 * tau2 * tau) * (1.12 / (rho7 + 0.12) - 2.0)  # products: cheaper than pow
 
 
 def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -122,9 +125,10 @@ def long_range_correction(topology: Topology, params: dict, cell, cutoff: float,
     reduction is immaterial for a uniform tail and is ignored, as in Tinker.
     """
     radius, epsilon = params["vdw_radius"], params["vdw_epsilon"]
-    if classes is None:
-        rows = torch.stack([radius.detach(), epsilon.detach()], dim=1)
-        _, classes = torch.unique(rows, dim=0, return_inverse=True)
+    if classes is None:  # equal (R_min, epsilon) rows: codes of each column combined
+        _, code_r = torch.unique(radius.detach(), return_inverse=True)
+        _, code_e = torch.unique(epsilon.detach(), return_inverse=True)
+        _, classes = torch.unique(code_r * (int(code_e.max()) + 1) + code_e, return_inverse=True)
         if int(classes.max()) + 1 > MAX_CLASSES:
             names = sorted(set(topology.symbols))
             classes = torch.as_tensor([names.index(s) for s in topology.symbols], device=radius.device)
