@@ -1,4 +1,4 @@
-"""NVE energy conservation of a small periodic DEGDME box (intra MMFF94 + AMOEBA+ with Ewald)."""
+"""NVE energy conservation of a small periodic DEGDME box (intra MMFF94 + AMOEBA+ with PME, the MD path)."""
 
 import numpy as np
 import torch
@@ -21,7 +21,8 @@ def test_nve_energy_conservation():
     box = 13.0
     pos = torch.tensor(degdme_dimer(shift=(0.0, 0.5, 6.0)) + np.array([3.0, 3.0, 0.5]))
     cell = torch.eye(3, dtype=torch.float64) * box
-    settings = PhysicsSettings(cutoff=6.0, ct_cutoff=6.0, ewald=EwaldSettings(cutoff=6.0, tolerance=1e-5),
+    settings = PhysicsSettings(cutoff=6.0, ct_cutoff=6.0, ewald=EwaldSettings(cutoff=6.0, tolerance=1e-5, method="pme",
+                                                                         pme_spacing=0.5),
                                polarization=PolarizationSettings(solver="extrapolated"),
                                scales=Scales(use_polar_groups=False))
     # AMOEBA-style: MMFF valence terms + AMOEBA+ non-bonded with 1-n scalings (all scaled pairs lie

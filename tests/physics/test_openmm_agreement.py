@@ -74,12 +74,13 @@ def periodic():
                 permanent=energies_forces(system, pos, zero_polarity=True))
 
 
-def test_periodic_terms_match_openmm_pme(periodic):
+@pytest.mark.parametrize("method", ["ewald", "pme"])
+def test_periodic_terms_match_openmm_pme(periodic, method):
     from pinnff.physics.ewald import EwaldSettings
 
     ref = periodic
     cell = torch.eye(3, dtype=torch.float64) * ref["box"]
-    ew = EwaldSettings(cutoff=ref["cut"], tolerance=1e-7)
+    ew = EwaldSettings(cutoff=ref["cut"], tolerance=1e-7, method=method, pme_spacing=0.3)
     topo, params, pos = ref["topo"], ref["params"], ref["pos"]
     _check(_ours(lambda x: vdw_energy(x, topo, params, cell, cutoff=ref["cut"]), pos),
            ref["mutual"]["AmoebaVdwForce"])
