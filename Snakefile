@@ -15,6 +15,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/split.smk"
 include: "workflow/rules/noise.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/validate.smk"
 
 
 localrules:
@@ -23,6 +24,10 @@ localrules:
     split,
     add_noise,
     noise_stats,
+    metrics,
+    accuracy_figures,
+    optimizer_study,
+    learning_curves,
 
 
 rule all:
@@ -30,4 +35,7 @@ rule all:
         rules.curate_dimers.output.summary,
         rules.split.output.summary,
         rules.noise_stats.output,
-        trained_models(),
+        rules.metrics.output,
+        rules.accuracy_figures.output,
+        rules.optimizer_study.output if optimizer_study_models() else [],
+        rules.learning_curves.output if learning_curve_predictions() else [],

@@ -77,19 +77,37 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert np.any(np.array([a.info["e_int_kcal"] for a in noisy1]) != clean)
     assert (out / "noisy/noise_stats.csv").read_text().count("\n") == 5
 
-    from pinnff.model.ml_potential import MLPotential
+    from pinnff.evaluate import _builders
     from pinnff.train.checkpoint import load_checkpoint
     from pinnff.train.data import file_sha256
 
-    for trainset in ("A", "B"):
-        for sigma in ("0", "1"):
-            folder = out / f"models/ml/{trainset}/sigma{sigma}/seed0"
-            _, metadata = load_checkpoint(folder / "model.pt", {"ml": MLPotential})
-            assert metadata["train_sha256"] == file_sha256(out / f"noisy/{trainset}/sigma{sigma}.extxyz")
-            assert metadata["grad_evals"] == 200 and np.isfinite(metadata["best_val_rmse_kcal"])
-            curve = pd.read_csv(folder / "curve.csv")
-            assert curve.grad_evals.iloc[-1] == 200
-            assert curve.best_val_loss.iloc[-1] == pytest.approx(metadata["best_val_rmse_kcal"])
+    for model in ("pinn", "physics", "ml"):
+        for trainset in ("A", "B"):
+            for sigma in ("0", "1"):
+                folder = out / f"models/{model}/{trainset}/sigma{sigma}/tabu-adam/seed0"
+                _, metadata = load_checkpoint(folder / "model.pt", _builders())
+                assert metadata["train_sha256"] == file_sha256(out / f"noisy/{trainset}/sigma{sigma}.extxyz")
+                assert metadata["grad_evals"] == 100 and np.isfinite(metadata["best_val_rmse_kcal"])
+                curve = pd.read_csv(folder / "curve.csv")
+                assert curve.grad_evals.iloc[-1] == 100
+                assert curve.best_val_loss.iloc[-1] == pytest.approx(metadata["best_val_rmse_kcal"])
+
+    # validation: every run predicts every labelled held-out sample; metrics and figures exist
+    metrics = pd.read_csv(out / "validation/metrics.csv")
+    overall = metrics[metrics.band == "all"]
+    assert len(overall) == 3 * 2 * 2 * 6  # kinds x training sets x sigmas x held-out sets
+    assert set(overall.n) == {3, 2, 5} and (overall.rmse > 0).all()  # 3 test dimers, 2 short/long/trimers, 5 scan points
+    predictions = pd.read_csv(out / "validation/pinn/A/sigma0/tabu-adam/seed0.csv")
+    assert len(predictions) == 3 + 3 + 2 + 2 + 2 + 5
+    parts = predictions[[c for c in predictions.columns if c.startswith("pred_") and c.endswith("_kcal")]].sum(axis=1)
+    np.testing.assert_allclose(parts, predictions.e_int_pred_kcal, atol=1e-4)
+    for name in ("parity_A", "parity_B", "rmse_vs_noise", "dissociation_scans", "optimizer_study"):
+        assert (out / f"figures/{name}.png").stat().st_size > 10_000
+    runs = pd.read_csv(out / "study/optimizer_runs.csv")
+    assert sorted(runs.optimizer) == ["adam", "tabu-adam"]
+    curves = pd.read_csv(out / "study/learning_curves.csv")
+    assert sorted(set(curves.model)) == ["ml", "physics", "pinn"] and set(curves.n_train) == {4, 8}
+    assert (curves.n == 3).all() and (out / "figures/learning_curves.png").stat().st_size > 10_000
 
     # a second run does nothing, and validation/test files are untouched by the noise stage
     frozen = {p: _digest(p) for p in (out / "splits").glob("*/*.extxyz")}

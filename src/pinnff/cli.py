@@ -24,6 +24,7 @@ COMMANDS = [
     "pinnff.noise",
     "pinnff.train.commands",
     "pinnff.evaluate",
+    "pinnff.validation.commands",
     "pinnff.analysis.commands",
 ]
 

@@ -34,6 +34,8 @@ wildcard_constraints:
     chunk=r"\d+",
     model="|".join(config["train"]["models"]),
     seed=r"\d+",
+    optimizer="adam|tabu-adam",
+    size=r"\d+",
 
 
 def settings(section):
@@ -70,7 +72,54 @@ def curated(name):
     return f"{R}/curated/{name}.extxyz"
 
 
+MODEL_RUN = "{model}/{trainset}/sigma{sigma}/{optimizer}/seed{seed}"
+"""One training run: model kind, training set, label noise, optimizer, seed."""
+
+
+def model_runs():
+    """Every (model, training set, sigma, seed) run of the main study with the configured optimizer."""
+    return expand(MODEL_RUN, model=config["train"]["models"], trainset=TRAINABLE, sigma=SIGMAS,
+                  optimizer=config["train"]["optimizer"], seed=config["train"]["seeds"])
+
+
 def trained_models():
-    """Checkpoints of every (training set, sigma, model, seed) combination that has data."""
-    return expand(f"{R}/models/{{model}}/{{trainset}}/sigma{{sigma}}/seed{{seed}}/model.pt",
-                  model=config["train"]["models"], trainset=TRAINABLE, sigma=SIGMAS, seed=config["train"]["seeds"])
+    """Checkpoints of every run of the main study that has data."""
+    return [f"{R}/models/{run}/model.pt" for run in model_runs()]
+
+
+def validated_models():
+    """Held-out predictions of every run of the main study."""
+    return [f"{R}/validation/{run}.csv" for run in model_runs()]
+
+
+def optimizer_study_models():
+    """Checkpoints of the optimizer study: both optimizers, its seeds, clean labels."""
+    study = config["train"]["optimizer_study"]
+    if study["trainset"] not in TRAINABLE:
+        return []
+    return expand(f"{R}/models/{MODEL_RUN}/model.pt", model=study["model"], trainset=study["trainset"],
+                  sigma="0", optimizer=["adam", "tabu-adam"], seed=study["seeds"])
+
+
+def training_samples(name):
+    """Training samples set ``name`` will have: its configured size when missing labels are computed,
+    else the shipped labelled ones (counted from the extended-XYZ comment lines)."""
+    if config["label"]["compute_missing"]:
+        return config["dimers"][name]["n_train"]
+    count = 0
+    for path in (SHIPPED / name).glob("*.extxyz"):
+        count += sum(1 for line in path.open() if " split=train " in f" {line} " and "label_status=ok" in line)
+    return count
+
+
+def learning_curve_predictions():
+    """Held-out predictions of the learning-curve runs (clean labels, configured optimizer): the
+    configured sizes below the available training samples, plus all of them."""
+    curve = config["train"]["learning_curve"]
+    if curve["trainset"] not in TRAINABLE:
+        return []
+    available = training_samples(TRAINING_SETS[curve["trainset"]])
+    sizes = sorted({n for n in curve["sizes"] if n < available} | {min(available, max(curve["sizes"]))})
+    return expand(f"{R}/learning/{MODEL_RUN}/n{{size}}.csv", model=config["train"]["models"],
+                  trainset=curve["trainset"], sigma="0", optimizer=config["train"]["optimizer"],
+                  seed=curve["seeds"], size=sizes)

@@ -52,8 +52,11 @@ class PhysicsPotential(torch.nn.Module):
     """AMOEBA+ inter-molecular energy with per-atom parameters from a network or a per-type table."""
 
     def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
-                 heads: HeadConfig | None = None, physics: dict | None = None):
+                 heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0):
         super().__init__()
+        if prior_weight < 0:
+            raise InputError(f"prior_weight must be >= 0, got {prior_weight}")
+        self.prior_weight = float(prior_weight)
         if kind not in KINDS:
             raise InputError(f"physics model kind '{kind}' is not one of {list(KINDS)}")
         self.kind, self.smiles = kind, smiles
@@ -80,7 +83,7 @@ class PhysicsPotential(torch.nn.Module):
     # --- settings ---------------------------------------------------------------
     def config_dict(self) -> dict:
         """Plain settings that rebuild this model (checkpoints)."""
-        out = {"kind": self.kind, "smiles": self.smiles, "physics": dict(self.physics)}
+        out = {"kind": self.kind, "smiles": self.smiles, "physics": dict(self.physics), "prior_weight": self.prior_weight}
         if self.kind == "pinn":
             out.update(self.source.config_dict())
         else:
@@ -91,7 +94,7 @@ class PhysicsPotential(torch.nn.Module):
     def from_config_dict(cls, values: dict) -> "PhysicsPotential":
         descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
         return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
-                   values["physics"])
+                   values["physics"], values.get("prior_weight", 0.0))
 
     # --- parameters ---------------------------------------------------------------
     def _tiled(self, n_molecules: int, device) -> dict:
@@ -168,6 +171,16 @@ class PhysicsPotential(torch.nn.Module):
         """Standardize the PINN's descriptors on the training batch (nothing to do for the table)."""
         if self.kind == "pinn":
             self.source.heads.fit_normalization(data["features"], data["numbers"])
+
+    def penalty(self, data: dict) -> torch.Tensor:
+        """``prior_weight`` times the mean square of the raw corrections (kcal^2/mol^2, added to the
+        training loss): zero raw outputs are the priors, so this keeps the parameters physical when
+        data are few or noisy."""
+        if self.kind == "pinn":
+            raw = self.source.heads.raw(data["features"], data["numbers"])
+        else:
+            raw = self.source.raw
+        return self.prior_weight * raw.pow(2).mean()
 
     def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""

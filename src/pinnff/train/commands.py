@@ -28,7 +28,7 @@ def build_model(kind: str, settings: dict):
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
-                                physics=settings["amoeba"])
+                                physics=settings["amoeba"], prior_weight=pinn["prior_weight"])
     raise InputError(f"model kind '{kind}' is not one of {list(MODEL_KINDS)}")
 
 
@@ -36,18 +36,26 @@ def _train(args) -> None:
     import pandas as pd
     import torch
 
+    from pinnff.errors import InputError
     from pinnff.io.atomic import write_text
     from pinnff.train.checkpoint import save_checkpoint
     from pinnff.train.data import file_sha256, load_clusters
     from pinnff.train.trainer import TrainSettings, train
 
     s = section(args.settings, "train")
+    if args.optimizer:
+        s["optimizer"] = args.optimizer
     torch.manual_seed(args.seed)
     model = build_model(args.model, s)
     settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
                              val_every=s["val_every"], seed=args.seed, tabu=s["tabu"])
     dtype = getattr(torch, s["dtype"])
     train_set, val_set = load_clusters(args.train, dtype), load_clusters(args.val, dtype)
+    if args.n_train is not None:
+        if args.n_train < 1:
+            raise InputError(f"--n-train must be >= 1, got {args.n_train}")
+        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed)).tolist()
+        train_set = [train_set[k] for k in sorted(order[:args.n_train])]
     result = train(model, train_set, val_set, settings,
                    progress=lambda row: log.info("grad evals %d: train MSE %.4g, val RMSE %.4g kcal/mol",
                                                  row["grad_evals"], row["train_loss"], row["val_loss"]))
@@ -68,6 +76,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--train", required=True, help="training file (possibly with label noise)")
     p.add_argument("--val", required=True, help="validation file (clean labels)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, help="train on this many samples of the training file (a seeded draw; "
+                   "all when the file has fewer): learning curves")
+    p.add_argument("--optimizer", choices=["adam", "tabu-adam"], help="override the config's optimizer (the optimizer study)")
     add_settings_argument(p, "train")
     p.add_argument("--out", required=True, help="checkpoint (.pt)")
     p.add_argument("--curve", required=True, help="training curve (CSV)")

@@ -1,0 +1,1 @@
+"""Validation against DFT: per-model predictions on held-out sets, error metrics, accuracy figures."""
