@@ -59,7 +59,8 @@ def _figures(args) -> None:
 
     from pinnff.validation import figures
 
-    predictions = pd.concat([pd.read_csv(p) for p in args.predictions if pd.read_csv(p).shape[0]], ignore_index=True)
+    frames = [pd.read_csv(p) for p in args.predictions]
+    predictions = pd.concat([f for f in frames if len(f)], ignore_index=True)
     metrics = pd.read_csv(args.metrics)
     for trainset in args.trainsets:
         figures.parity(predictions, trainset, f"{args.out_dir}/parity_{trainset}.png")
