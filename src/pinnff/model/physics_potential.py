@@ -116,13 +116,14 @@ class PhysicsPotential(torch.nn.Module):
         return n // self.n_atoms
 
     def atom_parameters(self, positions: torch.Tensor, n_molecules: int, features: torch.Tensor | None = None,
-                        cell=None) -> dict:
+                        cell=None, tiled: dict | None = None) -> dict:
         """Per-atom physics parameters (keys of :data:`pinnff.model.heads.PARAMETER_KEYS` plus
         ``vdw_reduction``) for ``n_molecules`` molecules at ``positions`` (n, 3) A.
 
-        ``features``: precomputed descriptors (n, n_features) of the PINN (rigid geometries).
+        ``features``: precomputed descriptors (n, n_features) of the PINN (rigid geometries);
+        ``tiled``: precomputed :meth:`_tiled` quantities (training batches).
         """
-        t = self._tiled(n_molecules, positions.device)
+        t = tiled if tiled is not None else self._tiled(n_molecules, positions.device)
         classes = t["types"]
         if self.kind == "pinn":
             if features is None:
@@ -141,7 +142,8 @@ class PhysicsPotential(torch.nn.Module):
         ``gather`` (N,) row of the cluster atom each batch atom copies;
         ``n_cluster_atoms``; ``n_molecules``; ``topology``; ``all_pairs`` and
         ``inter_pairs`` (pair lists), ``segments``; ``segment_sample`` and
-        ``segment_sign`` (+1 cluster, -1 monomer); ``features`` (PINN only);
+        ``segment_sign`` (+1 cluster, -1 monomer); ``tiled`` (priors, types, molecule ids);
+        ``features`` (PINN only);
         ``n_samples``.
         """
         if not clusters:
@@ -160,8 +162,8 @@ class PhysicsPotential(torch.nn.Module):
                 "n_molecules": n_molecules, "topology": degdme_topology(2 * n_molecules, self.smiles),
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
                 "segment_sample": sample, "segment_sign": sign, "n_samples": len(clusters)}
+        t = data["tiled"] = self._tiled(n_molecules, cluster_positions.device)
         if self.kind == "pinn":
-            t = self._tiled(n_molecules, cluster_positions.device)
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
             data["numbers"] = t["numbers"]
@@ -185,7 +187,8 @@ class PhysicsPotential(torch.nn.Module):
     def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""
         positions = data["positions"]
-        params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"))
+        params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"),
+                                      tiled=data["tiled"])
         params = {k: v.index_select(0, data["gather"]) for k, v in params.items()}
         _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
                                    pairs=data["inter_pairs"], segments=data["segments"])
