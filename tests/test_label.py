@@ -144,12 +144,14 @@ def test_killed_labelling_resumes_to_the_same_result(dimers, labelled_pool, tmp_
         np.testing.assert_array_equal(a.info["e_monomers_kcal"], b.info["e_monomers_kcal"])
 
 
+PYSCF_SETTINGS = {"xc": "b3lyp", "basis": "def2-svp", "dispersion": "d3bj", "density_fit": True, "grid_level": 3,
+                  "conv_tol": 1e-11, "max_cycle": 100, "max_memory_mb": 2000, "device": "cpu"}
+
+
 def test_pyscf_forces_are_minus_the_energy_gradient():
     from pinnff.label.backends import PySCFBackend
 
-    settings = {"xc": "b3lyp", "basis": "def2-svp", "dispersion": "d3bj", "density_fit": True, "grid_level": 3,
-                "conv_tol": 1e-11, "max_cycle": 100, "max_memory_mb": 2000}
-    backend = PySCFBackend(settings, threads=2)
+    backend = PySCFBackend(PYSCF_SETTINGS, threads=2)
     assert backend.level == "dft/b3lyp-d3bj/def2-svp/df/grid3"
     symbols = ["O", "H", "H"]
     positions = np.array([[0.0, 0.0, 0.1], [0.77, 0.0, -0.45], [-0.74, 0.05, -0.5]])
@@ -162,6 +164,28 @@ def test_pyscf_forces_are_minus_the_energy_gradient():
         numeric = -(backend.compute(symbols, plus, False).energy_kcal - backend.compute(symbols, minus, False).energy_kcal) / (2 * h)
         assert label.forces_kcal_A[atom, axis] == pytest.approx(numeric, abs=0.05)
     np.testing.assert_allclose(label.forces_kcal_A.sum(axis=0), 0.0, atol=0.05)
+
+
+def test_gpu4pyscf_and_pyscf_agree_on_interaction_energy_and_forces():
+    """Runs where a CUDA GPU and gpu4pyscf exist (the labelling machines), skipped elsewhere."""
+    cupy = pytest.importorskip("cupy")
+    pytest.importorskip("gpu4pyscf")
+    if cupy.cuda.runtime.getDeviceCount() == 0:
+        pytest.skip("no CUDA device")
+    from pinnff.label.backends import PySCFBackend
+
+    symbols = ["O", "H", "H", "O", "H", "H"]
+    dimer = np.array([[-1.551, -0.115, 0.0], [-1.934, 0.763, 0.0], [-0.600, 0.041, 0.0],
+                      [1.351, 0.111, 0.0], [1.680, -0.374, -0.759], [1.680, -0.374, 0.759]])
+    results = {}
+    for device in ("cpu", "gpu"):
+        backend = PySCFBackend(dict(PYSCF_SETTINGS, grid_level=2, device=device), threads=2)
+        total = backend.compute(symbols, dimer, forces=True)
+        monomers = [backend.compute(symbols[:3], dimer[:3], False), backend.compute(symbols[3:], dimer[3:], False)]
+        results[device] = (total.energy_kcal - sum(m.energy_kcal for m in monomers), total.forces_kcal_A)
+    assert results["gpu"][0] == pytest.approx(results["cpu"][0], abs=0.01)
+    assert -6.0 < results["cpu"][0] < -3.0  # a hydrogen-bonded water dimer
+    np.testing.assert_allclose(results["gpu"][1], results["cpu"][1], atol=0.01)
 
 
 def test_shipped_labels_survive_floating_point_noise_in_regenerated_geometries(dimers, labelled_pool, tmp_path):

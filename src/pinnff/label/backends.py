@@ -4,7 +4,8 @@ A backend computes the total energy (kcal/mol) and optionally the forces
 (kcal/mol/Angstrom) of one neutral closed-shell structure given element
 symbols and positions in Angstrom. Two exist:
 
-- :class:`PySCFBackend`: Kohn-Sham DFT with PySCF (the reference level);
+- :class:`PySCFBackend`: Kohn-Sham DFT with PySCF (the reference level), on
+  the CPU or, with ``device: gpu``, the same calculation with gpu4pyscf;
 - :class:`XTBBackend`: GFN2-xTB with tblite, for fast smoke tests only; its
   level tag starts with ``xtb/`` and it is never called DFT.
 
@@ -45,7 +46,13 @@ class PySCFBackend:
         self.settings = settings
         lib.num_threads(threads)
         self.level = level_tag({"backend": "pyscf", "pyscf": settings})
-        self.engine = f"pyscf-{pyscf.__version__}-cpu"
+        self.on_gpu = settings["device"] == "gpu"
+        if self.on_gpu:
+            import gpu4pyscf
+
+            self.engine = f"gpu4pyscf-{gpu4pyscf.__version__}-pyscf-{pyscf.__version__}-gpu"
+        else:
+            self.engine = f"pyscf-{pyscf.__version__}-cpu"
 
     def _scf(self, symbols, positions_A, stabilize: int):
         from pyscf import dft, gto
@@ -61,6 +68,8 @@ class PySCFBackend:
         mf.grids.level = s["grid_level"]
         mf.conv_tol = s["conv_tol"]
         mf.max_cycle = s["max_cycle"]
+        if self.on_gpu:
+            mf = mf.to_gpu()
         if stabilize == 1:  # damping and level shift, more cycles
             mf.damp, mf.level_shift, mf.max_cycle = 0.5, 0.3, 2 * s["max_cycle"]
         if stabilize == 2:  # second-order (Newton) SCF
@@ -80,6 +89,7 @@ class PySCFBackend:
         gradient = None
         if forces:
             gradient = mf.nuc_grad_method().kernel()
+            gradient = gradient.get() if hasattr(gradient, "get") else gradient
         energy = float(mf.e_tot) * HARTREE_TO_KCAL
         force = None if gradient is None else -np.asarray(gradient) * HARTREE_TO_KCAL / BOHR_TO_ANGSTROM
         return Label(energy, force, time.perf_counter() - start)
