@@ -184,7 +184,7 @@ def test_gpu4pyscf_and_pyscf_agree_on_interaction_energy_and_forces():
         monomers = [backend.compute(symbols[:3], dimer[:3], False), backend.compute(symbols[3:], dimer[3:], False)]
         results[device] = (total.energy_kcal - sum(m.energy_kcal for m in monomers), total.forces_kcal_A)
     assert results["gpu"][0] == pytest.approx(results["cpu"][0], abs=0.01)
-    assert -6.0 < results["cpu"][0] < -3.0  # a hydrogen-bonded water dimer
+    assert -10.0 < results["cpu"][0] < -3.0  # a hydrogen-bonded water dimer (no counterpoise correction)
     np.testing.assert_allclose(results["gpu"][1], results["cpu"][1], atol=0.01)
 
 

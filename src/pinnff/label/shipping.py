@@ -72,10 +72,12 @@ def ship_chunks(chunks: list[Path], destination: Path, label_settings: dict, pro
         target = destination / chunk.name
         shutil.copyfile(chunk, target)
         manifest["chunks"][chunk.name] = chunk_record(target)
+    backend = label_settings["backend"]
+    # the device (CPU or GPU) is not part of the level: each chunk's record names its engines
+    level_settings = {k: v for k, v in label_settings[backend].items() if k != "device"}
     manifest.update(
         level=level,
-        settings={"backend": label_settings["backend"], label_settings["backend"]: label_settings[label_settings["backend"]],
-                  "monomers_from_pool": label_settings["monomers_from_pool"]},
+        settings={"backend": backend, backend: level_settings, "monomers_from_pool": label_settings["monomers_from_pool"]},
         software=_software(),
         geometry_protocol=protocol,
         updated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
