@@ -1,0 +1,118 @@
+"""Total energy of a periodic liquid box for MD: the trained model, or the classical prior.
+
+:class:`LiquidPotential` is a ``torch.nn.Module`` with ``forward(positions,
+cell) -> energy`` (positions (n, 3) and cell (3, 3) in Angstrom, energy in
+kcal/mol), the contract of :class:`pinnff.md.calculator.PotentialCalculator`.
+The energy is
+
+- the MMFF94 valence terms (bonds, angles, stretch-bend, torsions) of every
+  molecule: the intramolecular prior, and
+- the AMOEBA+ non-bonded energy of the whole box (inter- and intramolecular
+  pairs with the AMOEBA exclusion scalings) under periodic boundaries, with
+  PME and the numerics of the ``physics`` config section,
+
+with the per-atom AMOEBA+ parameters either predicted by a trained ``pinn``
+model (from each molecule's own geometry, every step), taken from a trained
+``physics`` model's per-type table, or the priors themselves (``prior``: the
+classical force field). The functional form (charge penetration, epsilon
+combining rule, charge-transfer cutoff) is the one the model was trained
+with, so the liquid sees the same physics as the training dimers.
+
+Atoms are whole molecules of the model's SMILES, molecule after molecule, in
+template order; molecules must stay whole (MD positions are never wrapped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from pinnff.errors import InputError
+from pinnff.physics import degdme_topology, prior_parameters, total_energy
+from pinnff.physics.intramolecular import MMFFIntramolecular
+from pinnff.physics.settings import dtype as physics_dtype
+from pinnff.physics.settings import neighbor_list, periodic_settings
+
+PRIOR = "prior"
+"""Name of the classical force field (MMFF94 valence + AMOEBA+ prior non-bonded parameters)."""
+
+
+class LiquidPotential(torch.nn.Module):
+    """Energy (kcal/mol) of ``n_molecules`` molecules in a periodic cell.
+
+    ``model``: a trained :class:`pinnff.model.physics_potential.PhysicsPotential`
+    (kind pinn or physics), or None for the classical prior; ``physics``: the
+    ``physics`` config section (None: defaults).
+    """
+
+    def __init__(self, n_molecules: int, smiles: str, physics: dict | None = None, model=None):
+        super().__init__()
+        if n_molecules < 1:
+            raise InputError(f"a liquid box needs at least one molecule, got {n_molecules}")
+        self.n_molecules, self.smiles = n_molecules, smiles
+        self.model = model
+        settings = periodic_settings(physics)
+        if model is not None:
+            options = model.physics
+            settings = replace(settings, penetration=options["penetration"], epsilon_rule=options["epsilon_rule"],
+                               ct_cutoff=options["ct_cutoff_A"])
+        self.settings = settings
+        self.neighbors = neighbor_list(physics)
+        self.topology = degdme_topology(n_molecules, smiles)
+        self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
+        self.prior = None if model is not None else prior_parameters(n_molecules, smiles)
+        self.to(physics_dtype(physics))
+
+    @property
+    def name(self) -> str:
+        """``prior``, or the kind of the trained model."""
+        return PRIOR if self.model is None else self.model.kind
+
+    def _apply(self, fn, recurse=True):
+        """Moves and casts the fixed prior tensors with the module (``.to(dtype)``)."""
+        super()._apply(fn, recurse)
+        if self.prior is not None:
+            self.prior = {k: fn(v) for k, v in self.prior.items()}
+        return self
+
+    def atom_parameters(self, positions: torch.Tensor) -> dict:
+        """Per-atom AMOEBA+ parameters of the box (the physics contract's keys)."""
+        if self.model is None:
+            return self.prior
+        return self.model.atom_parameters(positions, self.n_molecules)
+
+    def energy_terms(self, positions: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Total energy (kcal/mol) and its parts (valence and each non-bonded term)."""
+        expected = self.n_molecules * self.valence.n_per_molecule
+        if positions.shape != (expected, 3):
+            raise InputError(f"positions {tuple(positions.shape)} do not match {self.n_molecules} molecules "
+                             f"({expected} atoms)")
+        if cell is None:
+            raise InputError("the liquid potential is periodic: give a cell")
+        params = self.atom_parameters(positions)
+        return total_energy(positions, self.topology, params, cell, settings=self.settings,
+                            intramolecular=self.valence, neighbors=self.neighbors)
+
+    def forward(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        return self.energy_terms(positions, cell)[0]
+
+
+def load_liquid_potential(source: str, n_molecules: int, smiles: str, physics: dict | None = None) -> LiquidPotential:
+    """The liquid potential of a trained checkpoint path, or of the classical prior (``source == "prior"``)."""
+    if source == PRIOR:
+        return LiquidPotential(n_molecules, smiles, physics)
+    from pinnff.evaluate import _builders
+    from pinnff.model.physics_potential import PhysicsPotential
+    from pinnff.train.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(source, _builders())
+    if not isinstance(model, PhysicsPotential):
+        raise InputError(f"{source}: a '{type(model).__name__}' predicts interaction energies only; "
+                         "MD needs a pinn or physics model (or the prior)")
+    if model.smiles != smiles:
+        raise InputError(f"{source}: trained for {model.smiles}, the box holds {smiles}")
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return LiquidPotential(n_molecules, smiles, physics, model)

@@ -1,0 +1,89 @@
+"""The liquid (MD) potential: the same interaction energy as the trained model, exact forces, clear refusals."""
+
+import numpy as np
+import pytest
+import torch
+
+from pinnff.errors import InputError
+from pinnff.geometry import random_rotation
+from pinnff.md.calculator import PotentialCalculator
+from pinnff.md.potential import LiquidPotential
+from pinnff.model.descriptors import DescriptorConfig
+from pinnff.model.heads import HeadConfig
+from pinnff.model.physics_potential import PhysicsPotential
+from pinnff.train.data import Cluster
+
+SMILES = "COCCOCCOC"
+MUTUAL = {"polarization": "mutual", "polarization_tol_debye": 1e-9}
+# numerics under which a dimer in a big box sees no cutoff, taper or long-range correction
+WIDE = {"electrostatics": "pme", "real_cutoff_A": 10.0, "ewald_tolerance": 1e-8, "pme_spacing_A": 0.4,
+        "vdw_cutoff_A": 21.0, "vdw_taper": 0.99, "vdw_long_range_correction": False, "polarization": "mutual",
+        "polarization_tol_debye": 1e-9, "dtype": "float64"}
+
+
+def dimer(pool, seed: int) -> np.ndarray:
+    """Two pool conformers, COM 6.5 A apart, randomly oriented, no contact under 2.2 A."""
+    rng = np.random.default_rng(seed)
+    while True:
+        a = pool[0] @ random_rotation(rng).T
+        b = pool[1] @ random_rotation(rng).T + [0.0, 0.0, 6.5]
+        if np.linalg.norm(a[:, None] - b[None], axis=-1).min() > 2.2:
+            return np.concatenate([a, b])
+
+
+def test_box_interaction_energy_equals_the_trained_models(pool):
+    """E(dimer) - E(A) - E(B) in a 50 A periodic box is the model's E_int (images 50 A away)."""
+    model = PhysicsPotential("pinn", descriptors=DescriptorConfig(radial_cutoff=4.0, radial_shells=6, angular_shells=2,
+                                                                  zetas=(1.0,)),
+                             heads=HeadConfig(hidden=(8,), init_scale=1.0), physics=MUTUAL).double()
+    x = dimer(pool, 0)
+    numbers = torch.tensor(np.tile(pool_numbers(), 2))
+    cluster = Cluster("d", torch.tensor(x), numbers, torch.repeat_interleave(torch.arange(2), 23), 0.0, 0.0)
+    with torch.no_grad():
+        expected = float(model.interaction_energies(model.prepare([cluster]))[0])
+    cell = torch.eye(3, dtype=torch.float64) * 50.0
+    box, single = LiquidPotential(2, SMILES, WIDE, model), LiquidPotential(1, SMILES, WIDE, model)
+    with torch.no_grad():
+        e_int = box(torch.tensor(x), cell) - single(torch.tensor(x[:23]), cell) - single(torch.tensor(x[23:]), cell)
+    assert abs(expected) > 0.3
+    assert float(e_int) == pytest.approx(expected, abs=2e-3)
+
+
+def pool_numbers():
+    from ase.data import atomic_numbers
+
+    from pinnff.chem.molecule import symbols
+
+    return [atomic_numbers[s] for s in symbols(SMILES)]
+
+
+def test_forces_are_minus_the_energy_gradient_in_a_periodic_box(pool):
+    from ase import Atoms
+
+    from pinnff.chem.molecule import symbols
+
+    settings = dict(WIDE, real_cutoff_A=6.0, vdw_cutoff_A=6.5, vdw_taper=0.9, vdw_long_range_correction=True,
+                    ewald_tolerance=1e-6, pme_spacing_A=0.5)
+    x = dimer(pool, 1) + 7.0
+    atoms = Atoms(symbols(SMILES) * 2, positions=x, cell=[14.0, 14.5, 15.0], pbc=True)
+    atoms.calc = PotentialCalculator(LiquidPotential(2, SMILES, settings))
+    forces = atoms.get_forces()
+    h = 1e-4
+    for atom, axis in [(0, 0), (5, 2), (30, 1)]:
+        energies = []
+        for sign in (1, -1):
+            moved = atoms.copy()
+            moved.calc = atoms.calc
+            moved.positions[atom, axis] += sign * h
+            energies.append(moved.get_potential_energy())
+        assert forces[atom, axis] == pytest.approx(-(energies[0] - energies[1]) / (2 * h), abs=2e-5)  # eV/A
+    np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-3)  # PME grid: not exactly translation-invariant
+
+
+def test_wrong_atom_count_and_missing_cell_are_refused(pool):
+    potential = LiquidPotential(2, SMILES, WIDE)
+    x = torch.tensor(dimer(pool, 2))
+    with pytest.raises(InputError, match="2 molecules"):
+        potential(x[:40], torch.eye(3, dtype=torch.float64) * 30)
+    with pytest.raises(InputError, match="periodic"):
+        potential(x, None)
