@@ -16,6 +16,7 @@ include: "workflow/rules/split.smk"
 include: "workflow/rules/noise.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/md.smk"
 
 
 localrules:
@@ -28,6 +29,8 @@ localrules:
     accuracy_figures,
     optimizer_study,
     learning_curves,
+    diffusion,
+    md_figures,
 
 
 rule all:
@@ -39,3 +42,4 @@ rule all:
         rules.accuracy_figures.output,
         rules.optimizer_study.output if optimizer_study_models() else [],
         rules.learning_curves.output if learning_curve_predictions() else [],
+        rules.md_figures.output if config["md"]["models"] else [],

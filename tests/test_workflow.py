@@ -1,6 +1,7 @@
 """The Snakemake DAG: dry runs of every preset and profile, and the smoke preset end to end."""
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from ase.io import read
 
 from pinnff.io.structures import read_structures
 
@@ -108,6 +111,20 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     curves = pd.read_csv(out / "study/learning_curves.csv")
     assert sorted(set(curves.model)) == ["ml", "physics", "pinn"] and set(curves.n_train) == {4, 8}
     assert (curves.n == 3).all() and (out / "figures/learning_curves.png").stat().st_size > 10_000
+
+    # liquid stage: an 8-molecule box, MD with the physics model and the prior, D, figures
+    box = read_structures(out / "md/box.extxyz")[0]
+    assert len(box) == 8 * 23 and box.pbc.all()
+    for potential in ("physics", "prior"):
+        summary = json.loads((out / f"md/{potential}/summary.json").read_text())
+        assert summary["potential"] == potential and summary["production_steps"] == 500
+        thermo = pd.read_csv(out / f"md/{potential}/thermo.csv")
+        assert thermo.step.iloc[-1] == 550 and (thermo.temperature_K < 900).all()
+        assert len(read(out / f"md/{potential}/production.extxyz", index=":")) == 50
+        d = json.loads((out / f"md/{potential}/D.json").read_text())
+        assert np.isfinite(d["D"]) and d["D_err"] >= 0 and d["n_molecules"] == 8
+    for name in ("thermo", "rdf", "diffusion"):
+        assert (out / f"md/figures/{name}.png").stat().st_size > 10_000
 
     # a second run does nothing, and validation/test files are untouched by the noise stage
     frozen = {p: _digest(p) for p in (out / "splits").glob("*/*.extxyz")}

@@ -26,6 +26,7 @@ COMMANDS = [
     "pinnff.evaluate",
     "pinnff.validation.commands",
     "pinnff.analysis.commands",
+    "pinnff.md.commands",
 ]
 
 

@@ -131,6 +131,12 @@ class MDRun:
         log.info("resuming from step %d", step)
         return step, rng, None if np.isnan(reference) else reference
 
+    def completed_steps(self) -> int:
+        """Steps finished and checkpointed so far (0 before the first checkpoint)."""
+        if not self.checkpoint.exists():
+            return 0
+        return int(np.load(self.checkpoint)["step"])
+
     # --- output ------------------------------------------------------------
     def _record(self, step: int, phase: str, reference_etot: float | None) -> float:
         from ase.io import write

@@ -1,0 +1,154 @@
+"""``pinnff build-box``, ``pinnff md`` and ``pinnff md-figures``: the liquid stage.
+
+- ``build-box``: N pool conformers packed at a density (packmol), rigid-body
+  MMFF94 relaxation; a periodic extxyz with per-atom ``mol_id``.
+- ``md``: energy minimization with the MD potential (FIRE), Langevin
+  equilibration, production (``md`` config section); resumable; writes
+  ``production.extxyz``, ``thermo.csv`` and, when finished, ``summary.json``
+  (steps, wall time, ns/day).
+- ``md-figures``: temperature/energy traces, O-O and C-C intermolecular RDFs,
+  and D with error bars against the cited experimental value.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from pinnff.config import add_settings_argument, section
+from pinnff.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def _build_box(args) -> None:
+    from pinnff.curate.frames import pool_positions
+    from pinnff.io.structures import read_structures, write_structures
+    from pinnff.md.box import liquid_box
+
+    md = section(args.settings, "md")
+    molecule = section(args.molecule, "molecule")
+    pool = pool_positions(read_structures(args.pool))
+    atoms = liquid_box(molecule["smiles"], pool, md["n_molecules"], molecule["density_g_cm3"], md["box_seed"],
+                       md["packmol_tolerance_A"], md["relax_iterations"])
+    atoms.info.update(sample_id=f"box-{md['n_molecules']}-seed{md['box_seed']}", protocol="liquid", split="md",
+                      n_molecules=md["n_molecules"], density_g_cm3=molecule["density_g_cm3"], smiles=molecule["smiles"])
+    write_structures(args.out, [atoms])
+    log.info("%d molecules in a %.2f A box -> %s", md["n_molecules"], atoms.cell[0, 0], args.out)
+
+
+def md_settings(md: dict):
+    """:class:`pinnff.md.driver.MDSettings` of the ``md`` config section (times in fs -> steps)."""
+    from pinnff.md.driver import MDSettings
+
+    dt = md["timestep_fs"]
+    sample = max(1, round(md["sample_every_fs"] / dt))
+    checkpoint = max(sample, round(md["checkpoint_every_fs"] / dt / sample) * sample)
+    return MDSettings(timestep_fs=dt, temperature_K=md["temperature_K"],
+                      equilibration_steps=round(md["equilibration_ps"] * 1000 / dt),
+                      production_steps=round(md["production_ps"] * 1000 / dt),
+                      equilibration_friction_per_fs=md["equilibration_friction_per_fs"], production=md["production"],
+                      bussi_tau_fs=md["bussi_tau_fs"], production_friction_per_fs=md["production_friction_per_fs"],
+                      sample_every=sample, checkpoint_every=checkpoint, seed=md["box_seed"],
+                      max_temperature_factor=md["max_temperature_factor"], max_force_kcal_A=md["max_force_kcal_A"],
+                      max_drift_kcal_per_atom=md["max_drift_kcal_per_atom"])
+
+
+def _minimize(atoms, steps: int, fmax_kcal_A: float, out_dir: Path) -> None:
+    from ase.optimize import FIRE
+
+    from pinnff.io.structures import write_structures
+    from pinnff.units import EV_TO_KCAL
+
+    if steps:
+        FIRE(atoms, logfile=str(out_dir / "minimize.log")).run(fmax=fmax_kcal_A / EV_TO_KCAL, steps=steps)
+    minimized = atoms.copy()
+    minimized.info["epot_kcal"] = atoms.get_potential_energy() * EV_TO_KCAL
+    write_structures(out_dir / "minimized.extxyz", [minimized])
+
+
+def _md(args) -> None:
+    import numpy as np
+    import torch
+
+    from pinnff.io.atomic import write_json
+    from pinnff.io.structures import read_structures
+    from pinnff.md.calculator import PotentialCalculator
+    from pinnff.md.driver import BlowUp, MDRun
+    from pinnff.md.potential import load_liquid_potential
+    from pinnff.physics.settings import dtype as physics_dtype
+
+    md, physics = section(args.settings, "md"), section(args.physics, "physics")
+    (atoms,) = read_structures(args.box)
+    smiles = atoms.info.get("smiles", args.smiles)
+    n_molecules = int(np.max(atoms.arrays["mol_id"])) + 1
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
+    potential = load_liquid_potential(args.model, n_molecules, smiles, physics)
+    atoms.calc = PotentialCalculator(potential, dtype=physics_dtype(physics), device=device)
+    run = MDRun(atoms, atoms.calc, md_settings(md), out)
+    if not run.checkpoint.exists():
+        _minimize(atoms, md["minimize_steps"], md["minimize_fmax_kcal_A"], out)
+    start, first = time.perf_counter(), run.completed_steps()
+    try:
+        run.run()
+    except BlowUp as exc:
+        raise InputError(f"{args.out_dir}: MD stopped: {exc} (last good frame kept in {run.trajectory})") from None
+    wall = time.perf_counter() - start
+    steps = run.completed_steps() - first
+    settings = run.settings
+    ns_per_day = steps * settings.timestep_fs * 1e-6 / (wall / 86400.0) if steps else float("nan")
+    write_json(out / "summary.json", {
+        "model": args.model, "potential": potential.name, "n_molecules": n_molecules, "n_atoms": len(atoms),
+        "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(physics_dtype(physics)),
+        "timestep_fs": settings.timestep_fs, "equilibration_steps": settings.equilibration_steps,
+        "production_steps": settings.production_steps, "production": settings.production,
+        "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,
+        "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})
+    log.info("%s: %d steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
+
+
+def _figures(args) -> None:
+    from pinnff.md.figures import diffusion_figure, rdf_figure, thermo_figure
+
+    if len(args.labels) != len(args.runs):
+        raise InputError(f"{len(args.runs)} runs but {len(args.labels)} labels")
+    md = section(args.settings, "md")
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [Path(r) for r in args.runs]
+    thermo_figure(runs, args.labels, out / "thermo.png")
+    rdf_figure(runs, args.labels, md["rdf_max_A"], out / "rdf.png", out / "rdf.csv")
+    diffusion_figure(runs, args.labels, args.experimental, out / "diffusion.png", out / "diffusion.csv")
+    log.info("MD figures of %d runs -> %s", len(runs), out)
+
+
+def add_parser(subparsers) -> None:
+    """Register the liquid-stage subcommands."""
+    p = subparsers.add_parser("build-box", help="pack N pool conformers into a periodic liquid box")
+    p.add_argument("--pool", required=True, help="conformer pool (curated extxyz)")
+    p.add_argument("--molecule", metavar="JSON|FILE", help="the 'molecule' config section (SMILES, density)")
+    add_settings_argument(p, "md")
+    p.add_argument("--out", required=True, help="box, extended XYZ")
+    p.set_defaults(func=_build_box)
+
+    p = subparsers.add_parser("md", help="minimize, equilibrate and run production MD (resumable)")
+    p.add_argument("--model", required=True, help="trained pinn/physics checkpoint, or 'prior' (classical force field)")
+    p.add_argument("--box", required=True, help="periodic box from build-box")
+    p.add_argument("--smiles", default="COCCOCCOC", help="molecule, when the box file does not name it")
+    p.add_argument("--physics", metavar="JSON|FILE", help="the 'physics' config section (PME, cutoffs, solver)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_settings_argument(p, "md")
+    p.add_argument("--out-dir", required=True, help="run folder: trajectory, thermo log, checkpoint, summary.json")
+    p.set_defaults(func=_md)
+
+    p = subparsers.add_parser("md-figures", help="thermo traces, RDFs and D against experiment for MD runs")
+    p.add_argument("--runs", nargs="+", required=True, help="run folders (each with thermo.csv, "
+                   "production.extxyz and D.json)")
+    p.add_argument("--labels", nargs="+", required=True, help="one name per run")
+    p.add_argument("--experimental", help="cited experimental data (resources/experimental/*.yaml)")
+    add_settings_argument(p, "md")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=_figures)
