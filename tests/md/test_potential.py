@@ -87,3 +87,13 @@ def test_wrong_atom_count_and_missing_cell_are_refused(pool):
         potential(x[:40], torch.eye(3, dtype=torch.float64) * 30)
     with pytest.raises(InputError, match="periodic"):
         potential(x, None)
+
+
+def test_neighbour_list_covers_the_models_charge_transfer_cutoff(pool):
+    """The model's ct cutoff (6 A, from training) exceeds this section's cutoffs (5.5 A): still evaluates."""
+    short = dict(WIDE, real_cutoff_A=5.0, vdw_cutoff_A=5.5, ct_cutoff_A=5.0, ewald_tolerance=1e-5, pme_spacing_A=0.8)
+    model = PhysicsPotential("physics", physics=dict(MUTUAL, ct_cutoff_A=6.0)).double()
+    potential = LiquidPotential(2, SMILES, short, model)
+    assert potential.neighbors.cutoff == 6.0
+    energy = potential(torch.tensor(dimer(pool, 3)) + 6.0, torch.eye(3, dtype=torch.float64) * 13.0)
+    assert torch.isfinite(energy)

@@ -12,6 +12,30 @@ def md_model(wildcards):
     return f"{R}/models/{wildcards.potential}/{MD['trainset']}/sigma0/{config['train']['optimizer']}/seed{MD['model_seed']}/model.pt"
 
 
+rule fit_intramolecular:
+    input:
+        model=md_model,
+        monomers=expand(f"{R}/splits/monomers/{{split}}.extxyz", split=["train", "val", "test"]),
+    output:
+        valence=f"{R}/intramolecular/{{potential}}/valence.pt",
+        report=f"{R}/intramolecular/{{potential}}/fit.json",
+    params:
+        model=lambda w, input: input.model or "prior",
+        settings=settings("train"),
+    log:
+        f"{R}/logs/md/fit-intramolecular-{{potential}}.log",
+    benchmark:
+        f"{R}/benchmarks/md/fit-intramolecular-{{potential}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "pinnff fit-intramolecular --model {params.model} --train {input.monomers[0]} --val {input.monomers[1]}"
+        " --test {input.monomers[2]} --settings '{params.settings}' --out {output.valence} --report {output.report}"
+        " > {log} 2>&1"
+
+
 rule build_box:
     input:
         pool=curated("conformers"),
@@ -37,6 +61,7 @@ rule md:
     input:
         box=rules.build_box.output,
         model=md_model,
+        valence=rules.fit_intramolecular.output.valence,
     output:
         f"{MD_DIR}/{{potential}}/summary.json",
     params:
@@ -53,7 +78,8 @@ rule md:
         mem_mb=6000,
         runtime=24 * 60,
     shell:
-        "pinnff md --model {params.model} --box {input.box} --physics '{params.physics}' --settings '{params.settings}'"
+        "pinnff md --model {params.model} --box {input.box} --valence {input.valence} --physics '{params.physics}'"
+        " --settings '{params.settings}'"
         " --out-dir {params.run_dir} > {log} 2>&1"
 
 

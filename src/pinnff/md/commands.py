@@ -86,7 +86,7 @@ def _md(args) -> None:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
-    potential = load_liquid_potential(args.model, n_molecules, smiles, physics)
+    potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence)
     atoms.calc = PotentialCalculator(potential, dtype=physics_dtype(physics), device=device)
     run = MDRun(atoms, atoms.calc, md_settings(md), out)
     if not run.checkpoint.exists():
@@ -101,7 +101,7 @@ def _md(args) -> None:
     settings = run.settings
     ns_per_day = steps * settings.timestep_fs * 1e-6 / (wall / 86400.0) if steps else float("nan")
     write_json(out / "summary.json", {
-        "model": args.model, "potential": potential.name, "n_molecules": n_molecules, "n_atoms": len(atoms),
+        "model": args.model, "valence": args.valence or "MMFF94", "potential": potential.name, "n_molecules": n_molecules, "n_atoms": len(atoms),
         "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(physics_dtype(physics)),
         "timestep_fs": settings.timestep_fs, "equilibration_steps": settings.equilibration_steps,
         "production_steps": settings.production_steps, "production": settings.production,
@@ -137,6 +137,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("md", help="minimize, equilibrate and run production MD (resumable)")
     p.add_argument("--model", required=True, help="trained pinn/physics checkpoint, or 'prior' (classical force field)")
     p.add_argument("--box", required=True, help="periodic box from build-box")
+    p.add_argument("--valence", help="refitted valence parameters (pinnff fit-intramolecular); default MMFF94")
     p.add_argument("--smiles", default="COCCOCCOC", help="molecule, when the box file does not name it")
     p.add_argument("--physics", metavar="JSON|FILE", help="the 'physics' config section (PME, cutoffs, solver)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

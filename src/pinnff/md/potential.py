@@ -31,6 +31,7 @@ import torch
 from pinnff.errors import InputError
 from pinnff.physics import degdme_topology, prior_parameters, total_energy
 from pinnff.physics.intramolecular import MMFFIntramolecular
+from pinnff.physics.pairs import NeighborCache
 from pinnff.physics.settings import dtype as physics_dtype
 from pinnff.physics.settings import neighbor_list, periodic_settings
 
@@ -43,10 +44,12 @@ class LiquidPotential(torch.nn.Module):
 
     ``model``: a trained :class:`pinnff.model.physics_potential.PhysicsPotential`
     (kind pinn or physics), or None for the classical prior; ``physics``: the
-    ``physics`` config section (None: defaults).
+    ``physics`` config section (None: defaults); ``valence``: refitted MMFF94
+    valence parameters (a state dict from ``pinnff fit-intramolecular``; None: MMFF94).
     """
 
-    def __init__(self, n_molecules: int, smiles: str, physics: dict | None = None, model=None):
+    def __init__(self, n_molecules: int, smiles: str, physics: dict | None = None, model=None,
+                 valence: dict | None = None):
         super().__init__()
         if n_molecules < 1:
             raise InputError(f"a liquid box needs at least one molecule, got {n_molecules}")
@@ -58,9 +61,12 @@ class LiquidPotential(torch.nn.Module):
             settings = replace(settings, penetration=options["penetration"], epsilon_rule=options["epsilon_rule"],
                                ct_cutoff=options["ct_cutoff_A"])
         self.settings = settings
-        self.neighbors = neighbor_list(physics)
+        skin = neighbor_list(physics).skin  # the list must cover the model's charge-transfer cutoff too
+        self.neighbors = NeighborCache(cutoff=max(settings.cutoff, settings.ewald.cutoff, settings.ct_cutoff), skin=skin)
         self.topology = degdme_topology(n_molecules, smiles)
         self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
+        if valence is not None:
+            self.valence.load_state_dict(valence)
         self.prior = None if model is not None else prior_parameters(n_molecules, smiles)
         self.to(physics_dtype(physics))
 
@@ -98,21 +104,40 @@ class LiquidPotential(torch.nn.Module):
         return self.energy_terms(positions, cell)[0]
 
 
-def load_liquid_potential(source: str, n_molecules: int, smiles: str, physics: dict | None = None) -> LiquidPotential:
-    """The liquid potential of a trained checkpoint path, or of the classical prior (``source == "prior"``)."""
-    if source == PRIOR:
-        return LiquidPotential(n_molecules, smiles, physics)
+def load_trained_model(path: str):
+    """A trained pinn/physics model from its checkpoint, frozen for inference."""
     from pinnff.evaluate import _builders
     from pinnff.model.physics_potential import PhysicsPotential
     from pinnff.train.checkpoint import load_checkpoint
 
-    model, _ = load_checkpoint(source, _builders())
+    model, _ = load_checkpoint(path, _builders())
     if not isinstance(model, PhysicsPotential):
-        raise InputError(f"{source}: a '{type(model).__name__}' predicts interaction energies only; "
+        raise InputError(f"{path}: a '{type(model).__name__}' predicts interaction energies only; "
                          "MD needs a pinn or physics model (or the prior)")
-    if model.smiles != smiles:
-        raise InputError(f"{source}: trained for {model.smiles}, the box holds {smiles}")
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    return LiquidPotential(n_molecules, smiles, physics, model)
+    return model
+
+
+def load_valence(path: str | None, smiles: str) -> dict | None:
+    """Refitted valence parameters written by ``pinnff fit-intramolecular`` (None: keep MMFF94)."""
+    if path is None:
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for unreadable files
+        raise InputError(f"{path}: not a valence parameter file ({exc})") from None
+    if payload.get("smiles") != smiles:
+        raise InputError(f"{path}: fitted for {payload.get('smiles')}, the box holds {smiles}")
+    return payload["valence"]
+
+
+def load_liquid_potential(source: str, n_molecules: int, smiles: str, physics: dict | None = None,
+                          valence: str | None = None) -> LiquidPotential:
+    """The liquid potential of a trained checkpoint path, or of the classical prior (``source == "prior"``),
+    with the valence parameters of ``valence`` (a ``pinnff fit-intramolecular`` file) when given."""
+    model = None if source == PRIOR else load_trained_model(source)
+    if model is not None and model.smiles != smiles:
+        raise InputError(f"{source}: trained for {model.smiles}, the box holds {smiles}")
+    return LiquidPotential(n_molecules, smiles, physics, model, load_valence(valence, smiles))

@@ -70,7 +70,7 @@ class MMFFIntramolecular(torch.nn.Module):
         if props is None:
             raise InputError(f"{smiles}: no MMFF94 parameters")
         n = mol.GetNumAtoms()
-        self.n_per_molecule, self.n_molecules, self.nonbonded = n, n_molecules, nonbonded
+        self.n_per_molecule, self.n_molecules, self.nonbonded, self.smiles = n, n_molecules, nonbonded, smiles
         nbrs = [sorted(x.GetIdx() for x in a.GetNeighbors()) for a in mol.GetAtoms()]
         if any(len(v) == 3 for v in nbrs):
             raise InputError(f"{smiles}: trivalent centres need out-of-plane terms, not implemented")
@@ -124,11 +124,12 @@ class MMFFIntramolecular(torch.nn.Module):
         def par(values):
             return torch.nn.Parameter(torch.tensor(np.asarray(values, dtype=float), dtype=dtype))
 
-        self.register_buffer("bond_idx", rep(bonds))
-        self.register_buffer("angle_idx", rep(angles))
-        self.register_buffer("torsion_idx", rep(torsions))
-        self.register_buffer("pair_idx", rep(pairs))
-        self.register_buffer("pair_scale", torch.tensor(scale, dtype=dtype).repeat(n_molecules))
+        # index buffers depend on n_molecules and stay out of the state dict: it holds one molecule's parameters
+        self.register_buffer("bond_idx", rep(bonds), persistent=False)
+        self.register_buffer("angle_idx", rep(angles), persistent=False)
+        self.register_buffer("torsion_idx", rep(torsions), persistent=False)
+        self.register_buffer("pair_idx", rep(pairs), persistent=False)
+        self.register_buffer("pair_scale", torch.tensor(scale, dtype=dtype).repeat(n_molecules), persistent=False)
         self.bond_k, self.bond_r0 = par([p[0] for p in bond_p]), par([p[1] for p in bond_p])
         self.angle_k, self.angle_t0 = par([p[0] for p in angle_p]), par([p[1] for p in angle_p])
         self.register_buffer("angle_r0", torch.tensor([[p[2], p[3]] for p in angle_p], dtype=dtype))
@@ -140,8 +141,8 @@ class MMFFIntramolecular(torch.nn.Module):
     def _rep(self, value: torch.Tensor) -> torch.Tensor:
         return value.repeat((self.n_molecules,) + (1,) * (value.dim() - 1))
 
-    def terms(self, positions: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Energy of each MMFF term (kcal/mol) for positions (n, 3) A."""
+    def instance_terms(self, positions: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per-instance energies (kcal/mol) of each MMFF term and the index of the first atom of each instance."""
         if positions.shape[0] != self.n_per_molecule * self.n_molecules:
             raise InputError(f"expected {self.n_per_molecule * self.n_molecules} atoms, got {positions.shape[0]}")
         x = positions
@@ -149,28 +150,45 @@ class MMFFIntramolecular(torch.nn.Module):
         out = {}
         dr = torch.linalg.norm(g(self.bond_idx, 1) - g(self.bond_idx, 0), dim=-1) - self._rep(self.bond_r0)
         out["bond"] = (0.5 * BOND_K * self._rep(self.bond_k) * dr ** 2
-                       * (1 + CS * dr + 7.0 / 12.0 * CS ** 2 * dr ** 2)).sum()
+                       * (1 + CS * dr + 7.0 / 12.0 * CS ** 2 * dr ** 2), self.bond_idx[:, 0])
         a, b, c = g(self.angle_idx, 0), g(self.angle_idx, 1), g(self.angle_idx, 2)
         dt = _angle(a, b, c) - self._rep(self.angle_t0)
-        out["angle"] = (0.5 * ANGLE_K * self._rep(self.angle_k) * dt ** 2 * (1 + CB * dt)).sum()
+        out["angle"] = (0.5 * ANGLE_K * self._rep(self.angle_k) * dt ** 2 * (1 + CB * dt), self.angle_idx[:, 0])
         r0 = self._rep(self.angle_r0)
         dr_ij = torch.linalg.norm(a - b, dim=-1) - r0[:, 0]
         dr_kj = torch.linalg.norm(c - b, dim=-1) - r0[:, 1]
         kba = self._rep(self.stbn_k)
-        out["stretch_bend"] = (STBN_K * (kba[:, 0] * dr_ij + kba[:, 1] * dr_kj) * dt).sum()
+        out["stretch_bend"] = (STBN_K * (kba[:, 0] * dr_ij + kba[:, 1] * dr_kj) * dt, self.angle_idx[:, 0])
         phi = _dihedral(*(g(self.torsion_idx, c) for c in range(4)))
         v = self._rep(self.torsion_v)
-        out["torsion"] = 0.5 * (v[:, 0] * (1 + torch.cos(phi)) + v[:, 1] * (1 - torch.cos(2 * phi))
-                                + v[:, 2] * (1 + torch.cos(3 * phi))).sum()
+        out["torsion"] = (0.5 * (v[:, 0] * (1 + torch.cos(phi)) + v[:, 1] * (1 - torch.cos(2 * phi))
+                                 + v[:, 2] * (1 + torch.cos(3 * phi))), self.torsion_idx[:, 0])
         if self.nonbonded:
             r = torch.linalg.norm(g(self.pair_idx, 1) - g(self.pair_idx, 0), dim=-1)
             rs, eps = self._rep(self.vdw_rstar), self._rep(self.vdw_eps)
-            out["vdw"] = (eps * (1.07 * rs / (r + 0.07 * rs)) ** 7
-                          * (1.12 * rs ** 7 / (r ** 7 + 0.12 * rs ** 7) - 2.0)).sum()
+            out["vdw"] = (eps * (1.07 * rs / (r + 0.07 * rs)) ** 7 * (1.12 * rs ** 7 / (r ** 7 + 0.12 * rs ** 7) - 2.0),
+                          self.pair_idx[:, 0])
             q = self._rep(self.charge)
             qq = q.index_select(0, self.pair_idx[:, 0]) * q.index_select(0, self.pair_idx[:, 1])
-            out["electrostatic"] = (MMFF_COULOMB * self.pair_scale * qq / (r + 0.05)).sum()
+            out["electrostatic"] = (MMFF_COULOMB * self.pair_scale * qq / (r + 0.05), self.pair_idx[:, 0])
         return out
 
-    def forward(self, positions: torch.Tensor) -> torch.Tensor:
+    def terms(self, positions: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Energy of each MMFF term (kcal/mol) for positions (n, 3) A."""
+        return {name: values.sum() for name, (values, _) in self.instance_terms(positions).items()}
+
+    def molecule_energies(self, positions: torch.Tensor) -> torch.Tensor:
+        """Energy of each molecule (n_molecules,) kcal/mol."""
+        total = positions.new_zeros(self.n_molecules)
+        for values, first_atom in self.instance_terms(positions).values():
+            total = total.index_add(0, first_atom // self.n_per_molecule, values)
+        return total
+
+    VALENCE = ("bond_k", "bond_r0", "angle_k", "angle_t0", "stbn_k", "torsion_v")
+    """Names of the valence parameters (one value per term of the template molecule)."""
+
+    def forward(self, positions: torch.Tensor, per_molecule: bool = False) -> torch.Tensor:
+        """Total energy (scalar), or each molecule's (n_molecules,) with ``per_molecule``, kcal/mol."""
+        if per_molecule:
+            return self.molecule_energies(positions)
         return sum(self.terms(positions).values())

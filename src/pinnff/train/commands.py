@@ -1,4 +1,5 @@
-"""``pinnff train``: fit one model to one training file, validated on clean labels."""
+"""``pinnff train``: fit one model to one training file, validated on clean labels;
+``pinnff fit-intramolecular``: refit the MMFF94 valence terms to the DFT monomers under an MD potential."""
 
 from __future__ import annotations
 
@@ -69,6 +70,40 @@ def _train(args) -> None:
              result.grad_evals, result.wall_s)
 
 
+def _fit_intramolecular(args) -> None:
+    import torch
+
+    from pinnff.io.atomic import atomic_open, write_json
+    from pinnff.io.structures import read_structures
+    from pinnff.md.potential import PRIOR, load_trained_model
+    from pinnff.model.physics_potential import physics_settings
+    from pinnff.physics.intramolecular import MMFFIntramolecular
+    from pinnff.train.intramolecular import NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence
+
+    train = section(args.settings, "train")
+    if args.model == PRIOR:
+        model, options, smiles = None, train["amoeba"], args.smiles
+    else:
+        model = load_trained_model(args.model).double()
+        options, smiles = model.physics, model.smiles
+    physics = physics_settings(options, NONBONDED)
+    frames = {name: read_structures(path) for name, path in (("train", args.train), ("val", args.val),
+                                                              ("test", args.test))}
+    valence, report = fit_valence(smiles, frames["train"], frames["val"], model, physics,
+                                  IntramolecularSettings(**train["intramolecular"]))
+    offset = report["after"]["train"]["offset_kcal"]
+    report["test"] = {"before": evaluate_valence(MMFFIntramolecular(smiles, nonbonded=False), frames["test"], model,
+                                                 physics, offset=None),
+                      "after": evaluate_valence(valence, frames["test"], model, physics, offset)}
+    report.update(model=args.model, smiles=smiles)
+    with atomic_open(args.out, "wb") as handle:
+        torch.save({"smiles": smiles, "valence": valence.state_dict()}, handle)
+    write_json(args.report, report)
+    log.info("valence refit under %s: test force RMSE %.3f -> %.3f kcal/mol/A, energy RMSE %.3f -> %.3f kcal/mol",
+             args.model, report["test"]["before"]["force_rmse_kcal_A"], report["test"]["after"]["force_rmse_kcal_A"],
+             report["test"]["before"]["energy_rmse_kcal"], report["test"]["after"]["energy_rmse_kcal"])
+
+
 def add_parser(subparsers) -> None:
     """Register ``pinnff train``."""
     p = subparsers.add_parser("train", help="train one model (interaction energies)")
@@ -83,3 +118,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="checkpoint (.pt)")
     p.add_argument("--curve", required=True, help="training curve (CSV)")
     p.set_defaults(func=_train)
+
+    p = subparsers.add_parser("fit-intramolecular", help="refit the MMFF94 valence terms to DFT monomer energies "
+                              "and forces under an MD potential's non-bonded part")
+    p.add_argument("--model", required=True, help="trained pinn/physics checkpoint, or 'prior'")
+    p.add_argument("--smiles", default="COCCOCCOC", help="molecule (for the prior)")
+    p.add_argument("--train", required=True, help="labelled monomers with energies and forces")
+    p.add_argument("--val", required=True)
+    p.add_argument("--test", required=True)
+    add_settings_argument(p, "train")
+    p.add_argument("--out", required=True, help="fitted valence parameters (.pt, weights_only loadable)")
+    p.add_argument("--report", required=True, help="energy/force RMSEs before and after (JSON)")
+    p.set_defaults(func=_fit_intramolecular)
