@@ -89,6 +89,7 @@ def _md(args) -> None:
     potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence)
     atoms.calc = PotentialCalculator(potential, dtype=physics_dtype(physics), device=device)
     run = MDRun(atoms, atoms.calc, md_settings(md), out)
+    _start_fresh_if_inputs_changed(run, out, _fingerprint(args, md, physics))
     if not run.checkpoint.exists():
         _minimize(atoms, md["minimize_steps"], md["minimize_fmax_kcal_A"], out)
     start, first = time.perf_counter(), run.completed_steps()
@@ -108,6 +109,31 @@ def _md(args) -> None:
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,
         "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})
     log.info("%s: %d steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
+
+
+def _fingerprint(args, md: dict, physics: dict) -> str:
+    """sha256 of everything that defines an MD run: model, box, valence files and both config sections."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps([md, physics], sort_keys=True).encode())
+    for path in (args.model, args.box, args.valence):
+        digest.update(Path(path).read_bytes() if path and Path(path).is_file() else str(path).encode())
+    return digest.hexdigest()
+
+
+def _start_fresh_if_inputs_changed(run, out: Path, fingerprint: str) -> None:
+    """A checkpoint made from other inputs is never resumed: its run files are removed first."""
+    stamp = out / "inputs.sha256"
+    if stamp.exists() and stamp.read_text().strip() != fingerprint:
+        log.warning("%s: inputs changed since the checkpoint; starting a fresh run", out)
+        for path in (run.checkpoint, run.trajectory, run.thermo, out / "summary.json"):
+            path.unlink(missing_ok=True)
+    if not stamp.exists() or stamp.read_text().strip() != fingerprint:
+        from pinnff.io.atomic import atomic_open
+
+        with atomic_open(stamp, "w") as handle:
+            handle.write(fingerprint + "\n")
 
 
 def _figures(args) -> None:

@@ -152,7 +152,7 @@ def fit_valence(smiles: str, train: list, val: list, model, physics_settings,
     after["val"] = rmse(energies_of(val_valence), val_batch, after["train"]["offset_kcal"])
     single = MMFFIntramolecular(smiles, 1, nonbonded=False)
     single.load_state_dict(valence.state_dict())
-    shift = {n: float(((getattr(valence, n) - prior[n]) / scale[n]).abs().max()) for n in names}
+    shift = {n: float(((getattr(valence, n).detach() - prior[n]) / scale[n]).abs().max()) for n in names}
     return single, {"before": before, "after": after, "max_relative_change": shift,
                     "n_train": train_batch.count, "n_val": val_batch.count, "settings": settings.__dict__}
 
