@@ -38,9 +38,10 @@ wildcard_constraints:
     size=r"\d+",
 
 
-def settings(section):
-    """One config section as inline JSON for a command's --settings."""
-    return json.dumps(config[section], sort_keys=True)
+def settings(section, without=()):
+    """One config section as inline JSON for a command's --settings; keys in ``without`` are left out (the
+    command fills their defaults), so that editing them does not re-run the rule."""
+    return json.dumps({k: v for k, v in config[section].items() if k not in without}, sort_keys=True)
 
 
 def set_size(name):

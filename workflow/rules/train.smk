@@ -9,7 +9,7 @@ rule train:
         model=f"{R}/models/{{model}}/{{trainset}}/sigma{{sigma}}/{{optimizer}}/seed{{seed}}/model.pt",
         curve=f"{R}/models/{{model}}/{{trainset}}/sigma{{sigma}}/{{optimizer}}/seed{{seed}}/curve.csv",
     params:
-        settings=settings("train"),
+        settings=settings("train", without=["intramolecular"]),
         extra="",
     log:
         f"{R}/logs/train/{{model}}-{{trainset}}-sigma{{sigma}}-{{optimizer}}-seed{{seed}}.log",
@@ -30,7 +30,7 @@ use rule train as train_subset with:
         model=f"{R}/learning/{MODEL_RUN}/n{{size}}/model.pt",
         curve=f"{R}/learning/{MODEL_RUN}/n{{size}}/curve.csv",
     params:
-        settings=settings("train"),
+        settings=settings("train", without=["intramolecular"]),
         extra=lambda w: f"--n-train {w.size}",
     log:
         f"{R}/logs/learning/{{model}}-{{trainset}}-sigma{{sigma}}-{{optimizer}}-seed{{seed}}-n{{size}}.log",
