@@ -30,6 +30,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.physics import degdme_topology, prior_parameters, total_energy
+from pinnff.physics.energy import pair_cutoff
 from pinnff.physics.intramolecular import MMFFIntramolecular
 from pinnff.physics.pairs import NeighborCache
 from pinnff.physics.settings import dtype as physics_dtype
@@ -61,8 +62,8 @@ class LiquidPotential(torch.nn.Module):
             settings = replace(settings, penetration=options["penetration"], epsilon_rule=options["epsilon_rule"],
                                ct_cutoff=options["ct_cutoff_A"])
         self.settings = settings
-        skin = neighbor_list(physics).skin  # the list must cover the model's charge-transfer cutoff too
-        self.neighbors = NeighborCache(cutoff=max(settings.cutoff, settings.ewald.cutoff, settings.ct_cutoff), skin=skin)
+        # the list covers these settings' cutoffs, the model's charge-transfer cutoff included
+        self.neighbors = NeighborCache(cutoff=pair_cutoff(settings, periodic=True), skin=neighbor_list(physics).skin)
         self.topology = degdme_topology(n_molecules, smiles)
         self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
         if valence is not None:

@@ -53,6 +53,13 @@ class PhysicsSettings:
     """Under a cell, add the isotropic long-range vdW correction (part "vdw_long_range")."""
 
 
+def pair_cutoff(settings: PhysicsSettings, periodic: bool) -> float | None:
+    """Largest cutoff (A) of any term: what a neighbour list must cover (None: all pairs, non-periodic)."""
+    if periodic:
+        return max(settings.cutoff, settings.ewald.cutoff, settings.ct_cutoff)
+    return None if settings.cutoff is None else max(settings.cutoff, settings.ct_cutoff)
+
+
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                  settings: PhysicsSettings = PhysicsSettings(), intramolecular=None, neighbors=None,
                  pairs: PairList | None = None, segments: Segments | None = None):
@@ -73,9 +80,7 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
         raise InputError("per-segment energies need the explicit pair list that keeps the segments apart")
     if cell is not None and (s.ewald is None or s.cutoff is None):
         raise InputError("periodic systems need settings.ewald and settings.cutoff")
-    list_cutoff = None if cell is None else max(s.cutoff, s.ewald.cutoff, s.ct_cutoff)
-    if cell is None and s.cutoff is not None:
-        list_cutoff = max(s.cutoff, s.ct_cutoff)
+    list_cutoff = pair_cutoff(s, periodic=cell is not None)
     explicit = pairs is not None or neighbors is not None  # vdW otherwise lists its own (site) pairs
     if neighbors is not None:
         if list_cutoff is not None and (neighbors.cutoff is None or neighbors.cutoff < list_cutoff):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from pinnff.errors import InputError
-from pinnff.physics.energy import PhysicsSettings
+from pinnff.physics.energy import PhysicsSettings, pair_cutoff
 from pinnff.physics.ewald import EwaldSettings
 from pinnff.physics.pairs import NeighborCache
 from pinnff.physics.polarization import PolarizationSettings
@@ -43,9 +43,8 @@ def periodic_settings(section: dict | None = None) -> PhysicsSettings:
 
 def neighbor_list(section: dict | None = None) -> NeighborCache:
     """The Verlet list (cutoff = largest term cutoff, skin from the section) for :func:`periodic_settings`."""
-    s = _section(section)
-    cutoff = max(s["vdw_cutoff_A"], s["real_cutoff_A"], s["ct_cutoff_A"])
-    return NeighborCache(cutoff=cutoff, skin=s["neighbor_skin_A"])
+    return NeighborCache(cutoff=pair_cutoff(periodic_settings(section), periodic=True),
+                         skin=_section(section)["neighbor_skin_A"])
 
 
 def dtype(section: dict | None = None) -> torch.dtype:
