@@ -56,6 +56,7 @@ class LiquidPotential(torch.nn.Module):
             raise InputError(f"a liquid box needs at least one molecule, got {n_molecules}")
         self.n_molecules, self.smiles = n_molecules, smiles
         self.model = model
+        self._tiled: dict = {}
         settings = periodic_settings(physics)
         if model is not None:
             options = model.physics
@@ -87,7 +88,10 @@ class LiquidPotential(torch.nn.Module):
         """Per-atom AMOEBA+ parameters of the box (the physics contract's keys)."""
         if self.model is None:
             return self.prior
-        return self.model.atom_parameters(positions, self.n_molecules)
+        key = (positions.device, next(self.model.parameters()).dtype)
+        if key not in self._tiled:  # priors, types and molecule ids of the box: built once, not every step
+            self._tiled = {key: self.model.tiled(self.n_molecules, positions.device)}
+        return self.model.atom_parameters(positions, self.n_molecules, tiled=self._tiled[key])
 
     def energy_terms(self, positions: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Total energy (kcal/mol) and its parts (valence and each non-bonded term)."""

@@ -97,7 +97,7 @@ class PhysicsPotential(torch.nn.Module):
                    values["physics"], values.get("prior_weight", 0.0))
 
     # --- parameters ---------------------------------------------------------------
-    def _tiled(self, n_molecules: int, device) -> dict:
+    def tiled(self, n_molecules: int, device) -> dict:
         """Template quantities repeated for ``n_molecules`` molecules."""
         dtype = next(self.parameters()).dtype
         priors = {k: torch.cat([v.to(dtype=dtype, device=device)] * n_molecules) for k, v in self.priors.items()}
@@ -121,9 +121,9 @@ class PhysicsPotential(torch.nn.Module):
         ``vdw_reduction``) for ``n_molecules`` molecules at ``positions`` (n, 3) A.
 
         ``features``: precomputed descriptors (n, n_features) of the PINN (rigid geometries);
-        ``tiled``: precomputed :meth:`_tiled` quantities (training batches).
+        ``tiled``: precomputed :meth:`tiled` quantities (training batches, MD boxes).
         """
-        t = tiled if tiled is not None else self._tiled(n_molecules, positions.device)
+        t = tiled if tiled is not None else self.tiled(n_molecules, positions.device)
         classes = t["types"]
         if self.kind == "pinn":
             if features is None:
@@ -162,7 +162,7 @@ class PhysicsPotential(torch.nn.Module):
                 "n_molecules": n_molecules, "topology": degdme_topology(2 * n_molecules, self.smiles),
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
                 "segment_sample": sample, "segment_sign": sign, "n_samples": len(clusters)}
-        t = data["tiled"] = self._tiled(n_molecules, cluster_positions.device)
+        t = data["tiled"] = self.tiled(n_molecules, cluster_positions.device)
         if self.kind == "pinn":
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
