@@ -8,7 +8,8 @@ from ase import Atoms
 from pinnff.chem.molecule import symbols
 from pinnff.model.physics_potential import DEFAULT_PHYSICS, physics_settings
 from pinnff.physics.intramolecular import MMFFIntramolecular
-from pinnff.train.intramolecular import NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence, nonbonded
+from pinnff.train.intramolecular import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence,
+                                         monomer_batch, nonbonded)
 
 SMILES = "COCCOCCOC"
 
@@ -48,8 +49,9 @@ def test_fit_recovers_a_valence_teacher(pool):
     train, val, test = (labelled(pool, n, seed, truth, settings) for n, seed in ((12, 0), (4, 1), (4, 2)))
     fitted, report = fit_valence(SMILES, train, val, None, settings,
                                  IntramolecularSettings(force_weight=1.0, prior_weight=0.0, iterations=200))
-    start = evaluate_valence(MMFFIntramolecular(SMILES, nonbonded=False), test, None, settings, offset=None)
-    end = evaluate_valence(fitted, test, None, settings, offset=report["after"]["train"]["offset_kcal"])
+    test_batch = monomer_batch(test, None, settings)
+    start = evaluate_valence(MMFFIntramolecular(SMILES, nonbonded=False), test_batch, offset=None)
+    end = evaluate_valence(fitted, test_batch, offset=report["after"]["train"]["offset_kcal"])
     assert start["force_rmse_kcal_A"] > 1.0
     assert end["force_rmse_kcal_A"] < 0.1 * start["force_rmse_kcal_A"]
     assert end["energy_rmse_kcal"] < 0.1 * start["energy_rmse_kcal"]

@@ -78,7 +78,8 @@ def _fit_intramolecular(args) -> None:
     from pinnff.md.potential import PRIOR, load_trained_model
     from pinnff.model.physics_potential import physics_settings
     from pinnff.physics.intramolecular import MMFFIntramolecular
-    from pinnff.train.intramolecular import NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence
+    from pinnff.train.intramolecular import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence,
+                                             monomer_batch)
 
     train = section(args.settings, "train")
     if args.model == PRIOR:
@@ -92,9 +93,9 @@ def _fit_intramolecular(args) -> None:
     valence, report = fit_valence(smiles, frames["train"], frames["val"], model, physics,
                                   IntramolecularSettings(**train["intramolecular"]))
     offset = report["after"]["train"]["offset_kcal"]
-    report["test"] = {"before": evaluate_valence(MMFFIntramolecular(smiles, nonbonded=False), frames["test"], model,
-                                                 physics, offset=None),
-                      "after": evaluate_valence(valence, frames["test"], model, physics, offset)}
+    test = monomer_batch(frames["test"], model, physics)
+    report["test"] = {"before": evaluate_valence(MMFFIntramolecular(smiles, nonbonded=False), test, offset=None),
+                      "after": evaluate_valence(valence, test, offset)}
     report.update(model=args.model, smiles=smiles)
     with atomic_open(args.out, "wb") as handle:
         torch.save({"smiles": smiles, "valence": valence.state_dict()}, handle)

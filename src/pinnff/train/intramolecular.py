@@ -92,6 +92,14 @@ def valence_errors(molecule_energies, batch: Monomers, offset: float | None = No
     return residual - offset, (-gradient + batch.nb_forces) - batch.forces, offset
 
 
+def valence_rmse(molecule_energies, batch: Monomers, offset: float | None) -> dict:
+    """Energy and force RMSEs (kcal/mol, kcal/mol/A) of a valence model on ``batch`` and the offset used."""
+    with torch.enable_grad():
+        e, f, offset = valence_errors(molecule_energies, batch, offset)
+    return {"energy_rmse_kcal": float(e.detach().pow(2).mean().sqrt()),
+            "force_rmse_kcal_A": float(f.detach().pow(2).mean().sqrt()), "offset_kcal": offset, "n": batch.count}
+
+
 def fit_valence(smiles: str, train: list, val: list, model, physics_settings,
                 settings: IntramolecularSettings) -> tuple[MMFFIntramolecular, dict]:
     """The refitted valence terms (one molecule's parameters) and a report of energy/force RMSEs."""
@@ -117,14 +125,8 @@ def fit_valence(smiles: str, train: list, val: list, model, physics_settings,
         e, f, offset = valence_errors(fn, batch, offset, create_graph)
         return torch.mean(e ** 2) + settings.force_weight * torch.mean(f ** 2), offset
 
-    def rmse(fn, batch, offset):
-        with torch.enable_grad():
-            e, f, offset = valence_errors(fn, batch, offset)
-        return {"energy_rmse_kcal": float(e.detach().pow(2).mean().sqrt()),
-                "force_rmse_kcal_A": float(f.detach().pow(2).mean().sqrt()), "offset_kcal": offset}
-
-    before = {"train": rmse(energies_of(valence), train_batch, None)}
-    before["val"] = rmse(energies_of(val_valence), val_batch, before["train"]["offset_kcal"])
+    before = {"train": valence_rmse(energies_of(valence), train_batch, None)}
+    before["val"] = valence_rmse(energies_of(val_valence), val_batch, before["train"]["offset_kcal"])
     optimizer = torch.optim.LBFGS(list(steps.values()), lr=1.0, max_iter=20, line_search_fn="strong_wolfe")
 
     def closure():
@@ -141,15 +143,15 @@ def fit_valence(smiles: str, train: list, val: list, model, physics_settings,
             for name, value in current().items():
                 getattr(valence, name).copy_(value)
         val_valence.load_state_dict(valence.state_dict())
-        offset = rmse(energies_of(valence), train_batch, None)["offset_kcal"]
+        offset = valence_rmse(energies_of(valence), train_batch, None)["offset_kcal"]
         val_loss = float(loss_of(energies_of(val_valence), val_batch, offset)[0].detach())
         if val_loss < best:
             best, best_state = val_loss, {k: v.detach().clone() for k, v in valence.state_dict().items()}
         log.info("L-BFGS round %d: validation loss %.4g", step + 1, val_loss)
     valence.load_state_dict(best_state)
     val_valence.load_state_dict(best_state)
-    after = {"train": rmse(energies_of(valence), train_batch, None)}
-    after["val"] = rmse(energies_of(val_valence), val_batch, after["train"]["offset_kcal"])
+    after = {"train": valence_rmse(energies_of(valence), train_batch, None)}
+    after["val"] = valence_rmse(energies_of(val_valence), val_batch, after["train"]["offset_kcal"])
     single = MMFFIntramolecular(smiles, 1, nonbonded=False)
     single.load_state_dict(valence.state_dict())
     shift = {n: float(((getattr(valence, n).detach() - prior[n]) / scale[n]).abs().max()) for n in names}
@@ -157,12 +159,9 @@ def fit_valence(smiles: str, train: list, val: list, model, physics_settings,
                     "n_train": train_batch.count, "n_val": val_batch.count, "settings": settings.__dict__}
 
 
-def evaluate_valence(valence: MMFFIntramolecular, frames: list, model, physics_settings, offset: float | None) -> dict:
-    """Energy and force RMSEs of a valence model (with the potential's non-bonded part) on ``frames``;
-    ``offset`` None fits the constant energy offset on ``frames`` themselves."""
-    batch = monomer_batch(frames, model, physics_settings)
+def evaluate_valence(valence: MMFFIntramolecular, batch: Monomers, offset: float | None) -> dict:
+    """:func:`valence_rmse` of one molecule's valence parameters on a batch of monomers; ``offset`` None
+    fits the constant energy offset on the batch itself."""
     tiled = MMFFIntramolecular(valence.smiles, batch.count, nonbonded=False)
     tiled.load_state_dict(valence.state_dict())
-    e, f, _ = valence_errors(tiled.molecule_energies, batch, offset)
-    return {"energy_rmse_kcal": float(e.detach().pow(2).mean().sqrt()),
-            "force_rmse_kcal_A": float(f.detach().pow(2).mean().sqrt()), "n": batch.count}
+    return valence_rmse(tiled.molecule_energies, batch, offset)
