@@ -102,7 +102,8 @@ def _md(args) -> None:
     settings = run.settings
     ns_per_day = steps * settings.timestep_fs * 1e-6 / (wall / 86400.0) if steps else float("nan")
     write_json(out / "summary.json", {
-        "model": args.model, "valence": args.valence or "MMFF94", "potential": potential.name, "n_molecules": n_molecules, "n_atoms": len(atoms),
+        "model": args.model, "valence": args.valence or "MMFF94", "potential": potential.name,
+        "n_molecules": n_molecules, "n_atoms": len(atoms),
         "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(physics_dtype(physics)),
         "timestep_fs": settings.timestep_fs, "equilibration_steps": settings.equilibration_steps,
         "production_steps": settings.production_steps, "production": settings.production,
@@ -124,16 +125,18 @@ def _fingerprint(args, md: dict, physics: dict) -> str:
 
 def _start_fresh_if_inputs_changed(run, out: Path, fingerprint: str) -> None:
     """A checkpoint made from other inputs is never resumed: its run files are removed first."""
+    from pinnff.io.atomic import atomic_open
+
     stamp = out / "inputs.sha256"
-    if stamp.exists() and stamp.read_text().strip() != fingerprint:
+    recorded = stamp.read_text().strip() if stamp.exists() else None
+    if recorded == fingerprint:
+        return
+    if recorded is not None:
         log.warning("%s: inputs changed since the checkpoint; starting a fresh run", out)
         for path in (run.checkpoint, run.trajectory, run.thermo, out / "summary.json"):
             path.unlink(missing_ok=True)
-    if not stamp.exists() or stamp.read_text().strip() != fingerprint:
-        from pinnff.io.atomic import atomic_open
-
-        with atomic_open(stamp, "w") as handle:
-            handle.write(fingerprint + "\n")
+    with atomic_open(stamp, "w") as handle:
+        handle.write(fingerprint + "\n")
 
 
 def _figures(args) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pinnff.io.atomic import atomic_open
+from pinnff.units import AVOGADRO
 
 
 def _pyplot():
@@ -40,7 +41,7 @@ def thermo_figure(runs: list[Path], labels: list[str], path: Path) -> None:
         thermo = pd.read_csv(run / "thermo.csv")
         (box,) = read_structures(run / "minimized.extxyz")
         n_molecules = int(box.arrays["mol_id"].max()) + 1
-        density = box.get_masses().sum() / 6.02214076e23 / (box.get_volume() * 1e-24)
+        density = box.get_masses().sum() / AVOGADRO / (box.get_volume() * 1e-24)
         t_ps = thermo["time_fs"] / 1000.0
         axes[0].plot(t_ps, thermo["temperature_K"], label=label, lw=0.8)
         axes[1].plot(t_ps, thermo["epot_kcal"] / n_molecules, lw=0.8)
