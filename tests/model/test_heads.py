@@ -150,7 +150,7 @@ def test_untrained_heads_stay_near_priors(batch):
 
 
 def test_fit_normalization_standardizes_each_element(batch):
-    heads = ParameterHeads(SymmetryFunctions().n_features).double()
+    heads = ParameterHeads(SymmetryFunctions().n_features, HeadConfig(min_feature_scale=0.0)).double()
     heads.fit_normalization(batch["descriptors"], batch["numbers"])
     for e, z in enumerate(heads.config.species):
         rows = batch["descriptors"][batch["numbers"] == z]
@@ -158,6 +158,17 @@ def test_fit_normalization_standardizes_each_element(batch):
         assert float(scaled.mean(0).abs().max()) < 1e-12
         varying = rows.std(0, unbiased=False) > 1e-8
         np.testing.assert_allclose(scaled[:, varying].std(0, unbiased=False).numpy(), 1.0, rtol=1e-10)
+
+
+def test_fit_normalization_never_magnifies_a_feature_beyond_its_floor():
+    """A feature nearly constant in training (std 1e-4 of its value) is divided by 0.1 of its RMS, not by its
+    std, so a 1 % change of it moves the network input by 0.1, not by 100."""
+    rows = torch.tensor([[2.0, 0.0], [2.0002, 1.0], [1.9998, 2.0]], dtype=torch.float64)
+    heads = ParameterHeads(2, HeadConfig(species=(1,), min_feature_scale=0.1)).double()
+    heads.fit_normalization(rows, torch.ones(3, dtype=torch.long))
+    rms = rows.pow(2).mean(0).sqrt()
+    assert float(heads.feature_std[0, 0]) == pytest.approx(0.1 * float(rms[0]), rel=1e-12)
+    assert float(heads.feature_std[0, 1]) == pytest.approx(float(rows[:, 1].std(unbiased=False)), rel=1e-12)
 
 
 def test_gradients_through_descriptors_and_heads(batch):

@@ -109,6 +109,52 @@ def test_physics_table_keeps_molecules_neutral_and_equivalent_atoms_equal(pool):
         assert float(params[key][0].detach()) == float(params[key][8].detach())
 
 
+def test_pinn_with_a_silent_network_is_the_physics_model_and_its_penalty_sees_the_network(pool):
+    """The PINN is the per-type table plus a network correction: with the network's output layer at
+    zero it gives the physics model's energies, and ``network_weight`` prices exactly the network part
+    (no distortion term with ``distortion_A = 0``)."""
+    generator = torch.Generator().manual_seed(2)
+    physics = PhysicsPotential("physics", prior_weight=0.5).double()
+    pinn = PhysicsPotential("pinn", descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0),
+                            prior_weight=0.5, network_weight=3.0, distortion_A=0.0).double()
+    with torch.no_grad():
+        physics.source.raw.normal_(generator=generator).mul_(0.3)
+        pinn.type_table.raw.copy_(physics.source.raw)
+    clusters = dimers(pool, 3, 6)
+    data, pinn_data = physics.prepare(clusters), pinn.prepare(clusters)
+    pinn.fit_normalization(pinn_data)
+    network_out = pinn.source.heads.raw(pinn_data["features"], pinn_data["numbers"])
+    assert float(network_out.abs().max()) > 0.05
+    assert float(pinn.penalty(pinn_data)) == pytest.approx(
+        float(physics.penalty(data)) + 3.0 * float(network_out.pow(2).mean()), rel=1e-12)
+    assert float((pinn.interaction_energies(pinn_data) - physics.interaction_energies(data)).abs().max()) > 1e-3
+    with torch.no_grad():
+        for network in pinn.source.heads.networks:
+            network[-1].weight.zero_()
+            network[-1].bias.zero_()
+    torch.testing.assert_close(pinn.interaction_energies(pinn_data), physics.interaction_energies(data),
+                               rtol=0, atol=1e-10)
+    assert float(pinn.penalty(pinn_data)) == pytest.approx(float(physics.penalty(data)), rel=1e-12)
+
+
+def test_distortion_penalty_prices_only_geometry_dependence_of_the_network(pool):
+    """A network whose output ignores the descriptors pays nothing for distortion; a varying one does."""
+    pinn = PhysicsPotential("pinn", descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0),
+                            network_weight=2.0, distortion_A=0.2).double()
+    data = pinn.prepare(dimers(pool, 2, 7))
+    pinn.fit_normalization(data)
+    distortion_term = float(pinn.penalty(data)) - 2.0 * float(pinn.source.heads.raw(data["features"],
+                                                                                    data["numbers"]).pow(2).mean())
+    assert distortion_term > 1e-3
+    with torch.no_grad():
+        for network in pinn.source.heads.networks:
+            network[0].weight.zero_()
+            network[0].bias.normal_(generator=torch.Generator().manual_seed(3))
+    constant_output = pinn.source.heads.raw(data["features"], data["numbers"])
+    assert float(constant_output.abs().max()) > 0.05
+    assert float(pinn.penalty(data)) == pytest.approx(2.0 * float(constant_output.pow(2).mean()), rel=1e-12)
+
+
 @pytest.mark.parametrize("kind, lr", [("physics", 0.01), ("pinn", 0.003)])
 def test_training_recovers_a_teacher_with_other_parameters(pool, kind, lr):
     """Labels from a physics-only teacher with perturbed per-type parameters: both kinds learn them."""

@@ -100,6 +100,11 @@ class HeadConfig:
     count). ``charge_range`` e, ``dipole_range`` e*A and ``quadrupole_range``
     e*A^2 are absolute bounds on the corrections. ``init_scale`` scales the
     initial output layer, so an untrained network stays near the priors.
+    ``min_feature_scale``: the per-feature standardization divides by at
+    least this fraction of the feature's RMS value, so a descriptor that
+    barely varies over the training geometries (a bond length across rigid
+    conformers varies by 1e-4 of its value) is not magnified into an
+    out-of-range input when molecules vibrate (MD).
     """
 
     species: tuple[int, ...] = (1, 6, 8)
@@ -110,6 +115,7 @@ class HeadConfig:
     quadrupole_range: float = 0.3
     zero_y_odd: bool = True
     init_scale: float = 0.01
+    min_feature_scale: float = 0.1
 
     def __post_init__(self):
         ranges = dict(_DEFAULT_RANGES)
@@ -120,7 +126,7 @@ class HeadConfig:
         for key, value in ranges.items():
             if not 0.0 <= float(value) < 1.0:
                 raise InputError(f"relative_range[{key}] = {value} must lie in [0, 1) to keep {key} positive")
-        for name in ("charge_range", "dipole_range", "quadrupole_range"):
+        for name in ("charge_range", "dipole_range", "quadrupole_range", "min_feature_scale"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         object.__setattr__(self, "relative_range", {key: float(ranges[key]) for key in POSITIVE_KEYS})
@@ -211,14 +217,16 @@ class ParameterHeads(torch.nn.Module):
 
     @torch.no_grad()
     def fit_normalization(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> None:
-        """Set the per-element input mean and standard deviation from training descriptors (n, n_features)."""
+        """Set the per-element input mean and scale from training descriptors (n, n_features): the scale is
+        the standard deviation, but at least ``min_feature_scale`` times the feature's RMS value."""
         element = self._element(numbers)
         for e in range(len(self.config.species)):
             rows = descriptors[element == e]
             if len(rows) == 0:
                 continue
             self.feature_mean[e] = rows.mean(0).to(self.feature_mean.dtype)
-            std = rows.std(0, unbiased=False) if len(rows) > 1 else torch.ones_like(rows[0])
+            std = rows.std(0, unbiased=False) if len(rows) > 1 else torch.zeros_like(rows[0])
+            std = torch.maximum(std, self.config.min_feature_scale * rows.pow(2).mean(0).sqrt())
             self.feature_std[e] = torch.where(std > 1e-8, std, torch.ones_like(std)).to(self.feature_std.dtype)
 
     def raw(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
@@ -267,10 +275,14 @@ class ParameterTable(torch.nn.Module):
     def forward(self, types: torch.Tensor, mol_id: torch.Tensor, priors: dict[str, torch.Tensor],
                 classes: torch.Tensor | None = None, mol_charge: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-atom parameters for atom types ``types`` (n,) in ``[0, n_types)``; see :func:`bounded_parameters`."""
+        return bounded_parameters(self.rows(types), mol_id, priors, self.config, classes, mol_charge)
+
+    def rows(self, types: torch.Tensor) -> torch.Tensor:
+        """Raw rows (n, :data:`N_OUTPUTS`) of atom types ``types`` (n,) in ``[0, n_types)``."""
         types = torch.as_tensor(types, dtype=torch.long, device=self.raw.device)
         if types.numel() and (int(types.min()) < 0 or int(types.max()) >= self.n_types):
             raise InputError(f"atom types must lie in [0, {self.n_types}), got {int(types.min())}..{int(types.max())}")
-        return bounded_parameters(self.raw.index_select(0, types), mol_id, priors, self.config, classes, mol_charge)
+        return self.raw.index_select(0, types)
 
 
 def bounded_parameters(

@@ -3,11 +3,20 @@
 Two kinds share this class and differ only in where the per-atom parameters
 come from:
 
-- ``"pinn"``: a :class:`~pinnff.model.network.ParameterNetwork` maps each
-  atom's intramolecular environment to bounded corrections of the priors;
 - ``"physics"``: a :class:`~pinnff.model.heads.ParameterTable` holds one
   correction per atom type (topological symmetry class of the template), the
-  classical fit with no network.
+  classical fit with no network;
+- ``"pinn"``: the same per-type table plus a
+  :class:`~pinnff.model.network.ParameterNetwork` that maps each atom's
+  intramolecular environment to a further correction. Both add up in the raw
+  (unbounded) space before the bounded maps, so the PINN contains the
+  physics model (network output zero) and ``network_weight`` pulls it there:
+  the network only keeps what the data support beyond one parameter set per
+  atom type, which is what makes it robust to label noise. The same weight
+  prices how much the network output changes when the training monomers are
+  thermally distorted (``distortion_A``): training dimers are rigid, and a
+  network free to vary off them opens energy holes in the liquid, where
+  molecules vibrate.
 
 Interaction energies of rigid clusters (kcal/mol): the pairwise-additive
 terms (permanent multipoles with charge penetration, buffered 14-7 vdW,
@@ -25,7 +34,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import DescriptorConfig
-from pinnff.model.heads import HeadConfig, ParameterTable, symmetry_classes
+from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
 from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
 from pinnff.physics.pairs import segment_pairs
@@ -52,11 +61,15 @@ class PhysicsPotential(torch.nn.Module):
     """AMOEBA+ inter-molecular energy with per-atom parameters from a network or a per-type table."""
 
     def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
-                 heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0):
+                 heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0,
+                 network_weight: float = 0.0, distortion_A: float = 0.1):
         super().__init__()
-        if prior_weight < 0:
-            raise InputError(f"prior_weight must be >= 0, got {prior_weight}")
-        self.prior_weight = float(prior_weight)
+        for name, value in (("prior_weight", prior_weight), ("network_weight", network_weight),
+                            ("distortion_A", distortion_A)):
+            if value < 0:
+                raise InputError(f"{name} must be >= 0, got {value}")
+        self.prior_weight, self.network_weight = float(prior_weight), float(network_weight)
+        self.distortion_A = float(distortion_A)
         if kind not in KINDS:
             raise InputError(f"physics model kind '{kind}' is not one of {list(KINDS)}")
         self.kind, self.smiles = kind, smiles
@@ -72,10 +85,12 @@ class PhysicsPotential(torch.nn.Module):
         self.n_atoms = len(numbers)
         self.register_buffer("template_numbers", numbers, persistent=False)
         self.register_buffer("template_types", types, persistent=False)
+        n_types = int(types.max()) + 1
         if kind == "pinn":
             self.source = ParameterNetwork(descriptors, heads)
+            self.type_table = ParameterTable(n_types, self.source.heads.config)
         else:
-            self.source = ParameterTable(int(types.max()) + 1, heads)
+            self.source = ParameterTable(n_types, heads)
         priors = prior_parameters(1, smiles)
         self.vdw_reduction = priors.pop("vdw_reduction")
         self.priors = priors
@@ -83,7 +98,8 @@ class PhysicsPotential(torch.nn.Module):
     # --- settings ---------------------------------------------------------------
     def config_dict(self) -> dict:
         """Plain settings that rebuild this model (checkpoints)."""
-        out = {"kind": self.kind, "smiles": self.smiles, "physics": dict(self.physics), "prior_weight": self.prior_weight}
+        out = {"kind": self.kind, "smiles": self.smiles, "physics": dict(self.physics), "prior_weight": self.prior_weight,
+               "network_weight": self.network_weight, "distortion_A": self.distortion_A}
         if self.kind == "pinn":
             out.update(self.source.config_dict())
         else:
@@ -94,9 +110,15 @@ class PhysicsPotential(torch.nn.Module):
     def from_config_dict(cls, values: dict) -> "PhysicsPotential":
         descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
         return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
-                   values["physics"], values.get("prior_weight", 0.0))
+                   values["physics"], values.get("prior_weight", 0.0), values.get("network_weight", 0.0),
+                   values.get("distortion_A", 0.1))
 
     # --- parameters ---------------------------------------------------------------
+    @property
+    def table(self) -> ParameterTable:
+        """The per-type raw corrections (the physics kind's only source, the PINN's baseline)."""
+        return self.type_table if self.kind == "pinn" else self.source
+
     def tiled(self, n_molecules: int, device) -> dict:
         """Template quantities repeated for ``n_molecules`` molecules."""
         dtype = next(self.parameters()).dtype
@@ -124,13 +146,12 @@ class PhysicsPotential(torch.nn.Module):
         ``tiled``: precomputed :meth:`tiled` quantities (training batches, MD boxes).
         """
         t = tiled if tiled is not None else self.tiled(n_molecules, positions.device)
-        classes = t["types"]
+        raw = self.table.rows(t["types"])
         if self.kind == "pinn":
             if features is None:
                 features = self.source.descriptors(positions, t["numbers"], mol_id=t["mol_id"], cell=cell)
-            params = self.source.heads(features, t["numbers"], t["mol_id"], t["priors"], classes=classes)
-        else:
-            params = self.source(t["types"], t["mol_id"], t["priors"], classes=classes)
+            raw = raw + self.source.heads.raw(features, t["numbers"])
+        params = bounded_parameters(raw, t["mol_id"], t["priors"], self.table.config, classes=t["types"])
         params["vdw_reduction"] = t["reduction"]
         return params
 
@@ -175,14 +196,30 @@ class PhysicsPotential(torch.nn.Module):
             self.source.heads.fit_normalization(data["features"], data["numbers"])
 
     def penalty(self, data: dict) -> torch.Tensor:
-        """``prior_weight`` times the mean square of the raw corrections (kcal^2/mol^2, added to the
-        training loss): zero raw outputs are the priors, so this keeps the parameters physical when
-        data are few or noisy."""
+        """Regularizer added to the training loss (kcal^2/mol^2): ``prior_weight`` times the mean
+        square of the per-type raw corrections (zero is the priors) plus, for the PINN,
+        ``network_weight`` times the mean square of the network's raw outputs on the training atoms
+        (zero is the per-type model) plus the same weight times the mean square change of those
+        outputs when every atom is displaced at random by ``distortion_A`` (RMS per coordinate):
+        parameters vary smoothly with geometry. The distorted descriptors are drawn once (seeded)
+        and kept in ``data``."""
+        loss = self.prior_weight * self.table.raw.pow(2).mean()
         if self.kind == "pinn":
-            raw = self.source.heads.raw(data["features"], data["numbers"])
-        else:
-            raw = self.source.raw
-        return self.prior_weight * raw.pow(2).mean()
+            heads = self.source.heads
+            raw = heads.raw(data["features"], data["numbers"])
+            if "distorted_features" not in data:
+                data["distorted_features"] = self._distorted_features(data)
+            change = heads.raw(data["distorted_features"], data["numbers"]) - raw
+            loss = loss + self.network_weight * (raw.pow(2).mean() + change.pow(2).mean())
+        return loss
+
+    @torch.no_grad()
+    def _distorted_features(self, data: dict) -> torch.Tensor:
+        """PINN descriptors (n, n_features) of the batch's cluster atoms displaced by seeded Gaussian noise."""
+        positions = data["positions"][:data["n_cluster_atoms"]]
+        noise = torch.randn(positions.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        distorted = positions + self.distortion_A * noise.to(dtype=positions.dtype, device=positions.device)
+        return self.source.descriptors(distorted, data["numbers"], mol_id=data["tiled"]["mol_id"])
 
     def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""

@@ -29,7 +29,8 @@ def build_model(kind: str, settings: dict):
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
-                                physics=settings["amoeba"], prior_weight=pinn["prior_weight"])
+                                physics=settings["amoeba"], prior_weight=pinn["prior_weight"],
+                                network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"])
     raise InputError(f"model kind '{kind}' is not one of {list(MODEL_KINDS)}")
 
 
