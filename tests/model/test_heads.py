@@ -161,13 +161,15 @@ def test_fit_normalization_standardizes_each_element(batch):
 
 
 def test_fit_normalization_never_magnifies_a_feature_beyond_its_floor():
-    """A feature nearly constant in training (std 1e-4 of its value) is divided by 0.1 of its RMS, not by its
-    std, so a 1 % change of it moves the network input by 0.1, not by 100."""
-    rows = torch.tensor([[2.0, 0.0], [2.0002, 1.0], [1.9998, 2.0]], dtype=torch.float64)
-    heads = ParameterHeads(2, HeadConfig(species=(1,), min_feature_scale=0.1)).double()
+    """Features nearly constant in training (a bond length: std 1e-4 of its value; an empty radial shell:
+    1e-9) are divided by 0.1 of the RMS of all the element's features, not by their std, so a small change
+    of them moves the network input by little; a feature that varies keeps its own std."""
+    rows = torch.tensor([[2.0, 0.0, 1e-9], [2.0002, 1.0, 0.0], [1.9998, 2.0, 2e-9]], dtype=torch.float64)
+    heads = ParameterHeads(3, HeadConfig(species=(1,), min_feature_scale=0.1)).double()
     heads.fit_normalization(rows, torch.ones(3, dtype=torch.long))
-    rms = rows.pow(2).mean(0).sqrt()
-    assert float(heads.feature_std[0, 0]) == pytest.approx(0.1 * float(rms[0]), rel=1e-12)
+    floor = 0.1 * float(rows.pow(2).mean().sqrt())
+    assert float(heads.feature_std[0, 0]) == pytest.approx(floor, rel=1e-12)
+    assert float(heads.feature_std[0, 2]) == pytest.approx(floor, rel=1e-12)
     assert float(heads.feature_std[0, 1]) == pytest.approx(float(rows[:, 1].std(unbiased=False)), rel=1e-12)
 
 

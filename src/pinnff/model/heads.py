@@ -101,10 +101,10 @@ class HeadConfig:
     e*A^2 are absolute bounds on the corrections. ``init_scale`` scales the
     initial output layer, so an untrained network stays near the priors.
     ``min_feature_scale``: the per-feature standardization divides by at
-    least this fraction of the feature's RMS value, so a descriptor that
-    barely varies over the training geometries (a bond length across rigid
-    conformers varies by 1e-4 of its value) is not magnified into an
-    out-of-range input when molecules vibrate (MD).
+    least this fraction of the RMS value of all the element's descriptors,
+    so a descriptor that barely varies over the training geometries (a bond
+    length across rigid conformers, a radial shell no neighbour occupies)
+    is not magnified into an out-of-range input when molecules vibrate (MD).
     """
 
     species: tuple[int, ...] = (1, 6, 8)
@@ -218,7 +218,8 @@ class ParameterHeads(torch.nn.Module):
     @torch.no_grad()
     def fit_normalization(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> None:
         """Set the per-element input mean and scale from training descriptors (n, n_features): the scale is
-        the standard deviation, but at least ``min_feature_scale`` times the feature's RMS value."""
+        the standard deviation, but at least ``min_feature_scale`` times the RMS of all the element's
+        descriptors."""
         element = self._element(numbers)
         for e in range(len(self.config.species)):
             rows = descriptors[element == e]
@@ -226,7 +227,7 @@ class ParameterHeads(torch.nn.Module):
                 continue
             self.feature_mean[e] = rows.mean(0).to(self.feature_mean.dtype)
             std = rows.std(0, unbiased=False) if len(rows) > 1 else torch.zeros_like(rows[0])
-            std = torch.maximum(std, self.config.min_feature_scale * rows.pow(2).mean(0).sqrt())
+            std = torch.clamp(std, min=self.config.min_feature_scale * float(rows.pow(2).mean().sqrt()))
             self.feature_std[e] = torch.where(std > 1e-8, std, torch.ones_like(std)).to(self.feature_std.dtype)
 
     def raw(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
