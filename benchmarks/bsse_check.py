@@ -7,9 +7,9 @@ for chosen dimers of a labelled structure file,
 
     BSSE = sum_m [E_m(own basis) - E_m(dimer basis)]   (kcal/mol, >= 0)
 
-and the counterpoise-corrected E_int^CP = E_int + BSSE, at the level of the
-config's ``label.pyscf`` section without dispersion (D3 depends on the
-nuclei only and cancels in the BSSE). Ghost atoms carry basis functions and
+and the counterpoise-corrected E_int^CP = E_int + BSSE, with the labelling
+backend at the level of the config's ``label.pyscf`` section without
+dispersion (D3 depends on the nuclei only and cancels in the BSSE). Ghost atoms carry basis functions and
 integration grids, no nuclear charge and no electrons. A spread of the BSSE
 across dimers that no pairwise physics term can follow bounds what any model
 trained on uncorrected labels can reach.
@@ -25,33 +25,16 @@ import time
 import numpy as np
 
 
-def energy_kcal(symbols: list[str], positions, settings: dict) -> float:
-    """Closed-shell RKS energy (kcal/mol) without dispersion; symbols may be ``ghost-X``."""
-    from pyscf import dft, gto
-
-    from pinnff.units import HARTREE_TO_KCAL
-
-    mol = gto.M(atom=list(zip(symbols, positions)), basis=settings["basis"], unit="Angstrom", verbose=0,
-                max_memory=settings["max_memory_mb"])
-    mf = dft.RKS(mol, xc=settings["xc"])
-    if settings["density_fit"]:
-        mf = mf.density_fit()
-    mf.grids.level, mf.conv_tol, mf.max_cycle = settings["grid_level"], settings["conv_tol"], settings["max_cycle"]
-    mf.kernel()
-    if not mf.converged:
-        raise RuntimeError("SCF did not converge")
-    return float(mf.e_tot) * HARTREE_TO_KCAL
-
-
-def bsse_kcal(atoms, settings: dict) -> float:
-    """Counterpoise BSSE (kcal/mol) of a labelled cluster (ASE atoms with ``mol_id``)."""
+def bsse_kcal(atoms, backend) -> float:
+    """Counterpoise BSSE (kcal/mol) of a labelled cluster (ASE atoms with ``mol_id``) with a
+    :class:`pinnff.label.backends.PySCFBackend` (symbols ``ghost-X`` are ghost atoms)."""
     symbols, mol_id = np.array(atoms.get_chemical_symbols(), dtype=object), atoms.arrays["mol_id"]
     total = 0.0
     for molecule in np.unique(mol_id):
         own = mol_id == molecule
-        alone = energy_kcal(list(symbols[own]), atoms.positions[own], settings)
+        alone = backend.compute(list(symbols[own]), atoms.positions[own], forces=False).energy_kcal
         ghosts = np.where(own, symbols, ["ghost-" + s for s in symbols])
-        total += alone - energy_kcal(list(ghosts), atoms.positions, settings)
+        total += alone - backend.compute(list(ghosts), atoms.positions, forces=False).energy_kcal
     return total
 
 
@@ -63,14 +46,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    from pyscf import lib
-
     from pinnff.config import section
     from pinnff.geometry import cross_distances
     from pinnff.io.structures import read_structures
+    from pinnff.label.backends import PySCFBackend
 
-    lib.num_threads(args.threads)
     settings = section(args.config, "label")["pyscf"]
+    backend = PySCFBackend(dict(settings, dispersion="none"), threads=args.threads)
     frames = {atoms.info["sample_id"]: atoms for atoms in read_structures(args.structures)}
     missing = [s for s in args.samples if s not in frames]
     if missing:
@@ -83,7 +65,7 @@ def main() -> None:
         mol_id = atoms.arrays["mol_id"]
         contact = cross_distances(atoms.positions[mol_id == 0], atoms.positions[mol_id == 1]).min()
         start = time.perf_counter()
-        bsse = bsse_kcal(atoms, settings)
+        bsse = bsse_kcal(atoms, backend)
         e_int = float(atoms.info["e_int_kcal"])
         print(f"{sample:>10} {contact:9.2f} {e_int:8.2f} {bsse:7.2f} {e_int + bsse:9.2f} "
               f"{time.perf_counter() - start:7.0f}", flush=True)

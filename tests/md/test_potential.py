@@ -31,16 +31,25 @@ def dimer(pool, seed: int) -> np.ndarray:
             return np.concatenate([a, b])
 
 
+def small_pinn() -> PhysicsPotential:
+    """An untrained PINN with a small network whose outputs are far from zero."""
+    return PhysicsPotential("pinn", descriptors=DescriptorConfig(radial_cutoff=4.0, radial_shells=6, angular_shells=2,
+                                                                 zetas=(1.0,)),
+                            heads=HeadConfig(hidden=(8,), init_scale=1.0), physics=MUTUAL).double()
+
+
+def dimer_cluster(x: np.ndarray) -> Cluster:
+    """The two-molecule cluster at positions ``x`` (46, 3) A, unlabelled."""
+    return Cluster("d", torch.tensor(x), torch.tensor(np.tile(pool_numbers(), 2)),
+                   torch.repeat_interleave(torch.arange(2), 23), 0.0, 0.0)
+
+
 def test_box_interaction_energy_equals_the_trained_models(pool):
     """E(dimer) - E(A) - E(B) in a 50 A periodic box is the model's E_int (images 50 A away)."""
-    model = PhysicsPotential("pinn", descriptors=DescriptorConfig(radial_cutoff=4.0, radial_shells=6, angular_shells=2,
-                                                                  zetas=(1.0,)),
-                             heads=HeadConfig(hidden=(8,), init_scale=1.0), physics=MUTUAL).double()
+    model = small_pinn()
     x = dimer(pool, 0)
-    numbers = torch.tensor(np.tile(pool_numbers(), 2))
-    cluster = Cluster("d", torch.tensor(x), numbers, torch.repeat_interleave(torch.arange(2), 23), 0.0, 0.0)
     with torch.no_grad():
-        expected = float(model.interaction_energies(model.prepare([cluster]))[0])
+        expected = float(model.interaction_energies(model.prepare([dimer_cluster(x)]))[0])
     cell = torch.eye(3, dtype=torch.float64) * 50.0
     box, single = LiquidPotential(2, SMILES, WIDE, model), LiquidPotential(1, SMILES, WIDE, model)
     with torch.no_grad():
@@ -70,11 +79,8 @@ def test_forces_are_minus_the_energy_gradient_in_a_periodic_box(pool, source):
     model = None
     if source == "pinn":
         torch.manual_seed(0)
-        model = PhysicsPotential("pinn", descriptors=DescriptorConfig(radial_cutoff=4.0, radial_shells=6,
-                                                                      angular_shells=2, zetas=(1.0,)),
-                                 heads=HeadConfig(hidden=(8,), init_scale=1.0), physics=MUTUAL).double()
-        model.fit_normalization(model.prepare([Cluster("d", torch.tensor(x), torch.tensor(np.tile(pool_numbers(), 2)),
-                                                       torch.repeat_interleave(torch.arange(2), 23), 0.0, 0.0)]))
+        model = small_pinn()
+        model.fit_normalization(model.prepare([dimer_cluster(x)]))
     atoms = Atoms(symbols(SMILES) * 2, positions=x, cell=[14.0, 14.5, 15.0], pbc=True)
     atoms.calc = PotentialCalculator(LiquidPotential(2, SMILES, settings, model))
     forces = atoms.get_forces()

@@ -30,9 +30,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.physics import degdme_topology, prior_parameters, total_energy
-from pinnff.physics.energy import pair_cutoff
 from pinnff.physics.intramolecular import MMFFIntramolecular
-from pinnff.physics.pairs import NeighborCache
 from pinnff.physics.settings import dtype as physics_dtype
 from pinnff.physics.settings import neighbor_list, periodic_settings
 
@@ -64,7 +62,7 @@ class LiquidPotential(torch.nn.Module):
                                ct_cutoff=options["ct_cutoff_A"])
         self.settings = settings
         # the list covers these settings' cutoffs, the model's charge-transfer cutoff included
-        self.neighbors = NeighborCache(cutoff=pair_cutoff(settings, periodic=True), skin=neighbor_list(physics).skin)
+        self.neighbors = neighbor_list(physics, settings)
         self.topology = degdme_topology(n_molecules, smiles)
         self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
         if valence is not None:

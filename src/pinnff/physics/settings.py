@@ -41,10 +41,11 @@ def periodic_settings(section: dict | None = None) -> PhysicsSettings:
                            vdw_correction=s["vdw_long_range_correction"])
 
 
-def neighbor_list(section: dict | None = None) -> NeighborCache:
-    """The Verlet list (cutoff = largest term cutoff, skin from the section) for :func:`periodic_settings`."""
-    return NeighborCache(cutoff=pair_cutoff(periodic_settings(section), periodic=True),
-                         skin=_section(section)["neighbor_skin_A"])
+def neighbor_list(section: dict | None = None, settings: PhysicsSettings | None = None) -> NeighborCache:
+    """The Verlet list (skin from the section) covering every cutoff of ``settings``
+    (default: :func:`periodic_settings` of the section)."""
+    settings = settings if settings is not None else periodic_settings(section)
+    return NeighborCache(cutoff=pair_cutoff(settings, periodic=True), skin=_section(section)["neighbor_skin_A"])
 
 
 def dtype(section: dict | None = None) -> torch.dtype:
