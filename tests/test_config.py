@@ -29,7 +29,7 @@ def merged(*files):
     return result
 
 
-@pytest.mark.parametrize("preset", [None, "smoke", "paper"])
+@pytest.mark.parametrize("preset", [None, "smoke", "paper", "counterpoise"])
 def test_shipped_configs_validate(preset):
     files = [ROOT / "config/config.yaml"] + ([ROOT / f"config/presets/{preset}.yaml"] if preset else [])
     config.validate(merged(*files))

@@ -25,7 +25,7 @@ def snakemake(*args, cwd):
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm"])
-@pytest.mark.parametrize("preset", [None, "paper", "smoke"])
+@pytest.mark.parametrize("preset", [None, "paper", "smoke", "counterpoise"])
 def test_dry_run_shows_the_full_dag(tmp_path, profile, preset):
     args = ["-n", "--profile", str(ROOT / "workflow/profiles" / profile)]
     if preset:

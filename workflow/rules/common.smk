@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from pinnff.config import validate as validate_config
-from pinnff.label.backends import level_slug, level_tag
+from pinnff.label.backends import energy_level, level_slug, level_tag
 
 validate_config(config, where="config")
 
@@ -18,6 +18,9 @@ R = config["results_dir"]
 LEVEL = level_tag(config["label"])
 SLUG = level_slug(LEVEL)
 SHIPPED = Path(workflow.basedir) / "resources" / "labels" / SLUG
+# folders whose labels are looked up before computing: this level's, and the uncorrected level's (whose
+# cluster and monomer energies a counterpoise-corrected level reuses)
+SHIPPED_FOLDERS = sorted({SHIPPED, SHIPPED.parent / level_slug(energy_level(LEVEL))})
 LABELS = f"{R}/labels/{SLUG}"
 CLUSTER_SETS = ["set_A", "set_B", "short", "long", "trimers", "scans"]
 LABELLED_SETS = ["conformers", "monomers"] + CLUSTER_SETS
@@ -65,8 +68,8 @@ def label_chunks(wildcards):
 
 
 def shipped_files():
-    """Every shipped labelled file at the configured level (looked up before computing)."""
-    return sorted(str(p) for p in SHIPPED.glob("*/*.extxyz"))
+    """Every shipped labelled file whose energies the configured level uses (looked up before computing)."""
+    return sorted(str(p) for folder in SHIPPED_FOLDERS for p in folder.glob("*/*.extxyz"))
 
 
 def curated(name):

@@ -12,7 +12,7 @@ rule label_chunk:
         settings=settings("label"),
         chunk_size=config["label"]["chunk_size"],
         cache=f"{LABELS}/cache",
-        shipped=SHIPPED,
+        shipped=" ".join(str(folder) for folder in SHIPPED_FOLDERS),
         pool=lambda w, input: f"--pool {input.pool}" if input.pool else "",
         forces=lambda w: "--forces" if w.set == "monomers" and config["label"]["monomer_forces"] else "",
     log:

@@ -11,6 +11,11 @@ symbols and positions in Angstrom. Two exist:
 
 Every backend has a ``level`` tag (written into every label) and an
 ``engine`` string (software and version).
+
+Symbols ``ghost-X`` (PySCF only) are ghost atoms: they carry element X's
+basis functions and integration grid, but no nucleus, no electrons and no
+dispersion. They give the monomer energies of counterpoise-corrected
+interaction energies (:mod:`pinnff.label.runner`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pinnff.errors import InputError
 from pinnff.units import BOHR_TO_ANGSTROM, HARTREE_TO_KCAL
+
+GHOST = "ghost-"
+COUNTERPOISE = "/cp"
 
 
 class LabelFailure(Exception):
@@ -54,7 +63,7 @@ class PySCFBackend:
         else:
             self.engine = f"pyscf-{pyscf.__version__}-cpu"
 
-    def _scf(self, symbols, positions_A, stabilize: int):
+    def _scf(self, symbols, positions_A, stabilize: int, dispersion: bool):
         from pyscf import dft, gto
 
         s = self.settings
@@ -63,7 +72,7 @@ class PySCFBackend:
         mf = dft.RKS(mol, xc=s["xc"])
         if s["density_fit"]:
             mf = mf.density_fit()
-        if s["dispersion"] != "none":
+        if dispersion and s["dispersion"] != "none":
             mf.disp = s["dispersion"]
         mf.grids.level = s["grid_level"]
         mf.conv_tol = s["conv_tol"]
@@ -77,11 +86,30 @@ class PySCFBackend:
         mf.kernel()
         return mf
 
+    def _dispersion_hartree(self, symbols, positions_A) -> float:
+        """Dispersion energy (Hartree) of the given atoms alone (it depends on the nuclei only)."""
+        from pyscf import dft, gto
+        from pyscf.scf.dispersion import get_dispersion
+
+        if self.settings["dispersion"] == "none":
+            return 0.0
+        mol = gto.M(atom=list(zip(symbols, positions_A)), basis="sto-3g", unit="Angstrom", verbose=0)
+        mf = dft.RKS(mol, xc=self.settings["xc"])
+        mf.disp = self.settings["dispersion"]
+        return float(get_dispersion(mf))
+
     def compute(self, symbols: list[str], positions_A: np.ndarray, forces: bool) -> Label:
-        """Energy (and forces) of one structure; tries up to three SCF strategies."""
+        """Energy (and forces) of one structure; tries up to three SCF strategies.
+
+        With ghost atoms the SCF runs without dispersion and the dispersion of
+        the real atoms is added; forces are not defined then.
+        """
+        real = np.array([not s.startswith(GHOST) for s in symbols])
+        if forces and not real.all():
+            raise ValueError("forces of a structure with ghost atoms are not defined")
         start = time.perf_counter()
         for stabilize in range(3):
-            mf = self._scf(symbols, positions_A, stabilize)
+            mf = self._scf(symbols, positions_A, stabilize, dispersion=bool(real.all()))
             if mf.converged:
                 break
         else:
@@ -90,7 +118,10 @@ class PySCFBackend:
         if forces:
             gradient = mf.nuc_grad_method().kernel()
             gradient = gradient.get() if hasattr(gradient, "get") else gradient
-        energy = float(mf.e_tot) * HARTREE_TO_KCAL
+        energy = float(mf.e_tot)
+        if not real.all():
+            energy += self._dispersion_hartree([s for s, r in zip(symbols, real) if r], np.asarray(positions_A)[real])
+        energy *= HARTREE_TO_KCAL
         force = None if gradient is None else -np.asarray(gradient) * HARTREE_TO_KCAL / BOHR_TO_ANGSTROM
         return Label(energy, force, time.perf_counter() - start)
 
@@ -132,13 +163,29 @@ def make_backend(label_settings: dict):
 
 
 def level_tag(label_settings: dict) -> str:
-    """Level tag of the ``label`` config section, e.g. ``dft/b3lyp-d3bj/def2-svp/df/grid1`` or ``xtb/gfn2-xtb``."""
+    """Level tag of the ``label`` config section, e.g. ``dft/b3lyp-d3bj/def2-svp/df/grid1`` or ``xtb/gfn2-xtb``;
+    ``/cp`` is appended when interaction energies are counterpoise-corrected (``label.counterpoise``)."""
     name = label_settings["backend"]
     s = label_settings[name]
+    counterpoise = label_settings.get("counterpoise", False)
     if name == "xtb":
+        if counterpoise:
+            raise InputError("label.counterpoise needs the pyscf backend: xtb has no ghost atoms")
         return f"xtb/{s['method']}".lower()
     fit = "df" if s["density_fit"] else "nodf"
-    return f"dft/{s['xc']}-{s['dispersion']}/{s['basis']}/{fit}/grid{s['grid_level']}".lower()
+    tag = f"dft/{s['xc']}-{s['dispersion']}/{s['basis']}/{fit}/grid{s['grid_level']}".lower()
+    return tag + COUNTERPOISE if counterpoise else tag
+
+
+def energy_level(level: str) -> str:
+    """The level of every single energy behind the labels of ``level``: counterpoise correction changes
+    how cluster and monomer energies combine, not the energies, so both levels share them."""
+    return level.removesuffix(COUNTERPOISE)
+
+
+def ghosted(symbols: list[str], real: np.ndarray) -> list[str]:
+    """``symbols`` with every atom outside the boolean mask ``real`` made a ghost atom."""
+    return [s if keep else GHOST + s for s, keep in zip(symbols, real)]
 
 
 def level_slug(level: str) -> str:

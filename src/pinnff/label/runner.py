@@ -6,6 +6,12 @@ Monomer energies come from the labelled conformer pool when the monomer is
 a rigid copy of a pool conformer and ``monomers_from_pool`` is set, else
 they are computed in place (same orientation as in the cluster, which
 cancels integration-grid orientation errors).
+
+At a counterpoise level (tag ending ``/cp``) the Boys-Bernardi correction is
+applied: every monomer energy is computed in the basis of the whole cluster
+(the other molecules as ghost atoms), ``E_int = E(cluster) - sum_m
+E_m(cluster basis)``, and the basis-set superposition error
+``bsse_kcal = sum_m [E_m(own basis) - E_m(cluster basis)]`` is recorded.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from pinnff.geometry import cross_distances
-from pinnff.label.backends import LabelFailure
-from pinnff.label.store import LabelStore, structure_key
+from pinnff.label.backends import COUNTERPOISE, LabelFailure, ghosted
+from pinnff.label.store import LabelStore, ghost_numbers, structure_key
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +43,21 @@ class ChunkLabeller:
     def __init__(self, backend, store: LabelStore, level: str, pool: list | None = None,
                  monomers_from_pool: bool = True, compute_missing: bool = True):
         self.backend, self.store, self.level = backend, store, level
+        self.counterpoise = level.endswith(COUNTERPOISE)
         self.pool = pool or []
         self.monomers_from_pool = monomers_from_pool
         self.compute_missing = compute_missing
         self.engines: set[str] = set()
 
-    def _structure(self, atoms, forces: bool) -> dict:
-        key = structure_key(self.level, atoms.numbers, atoms.positions)
-        entry = self.store.get(key, forces)
-        if entry is None and "sample_id" in atoms.info:
-            entry = self.store.shipped_match(atoms)
-            if entry is not None and forces and "forces_kcal_A" not in entry:
-                entry = None
+    def _entry(self, key: str, symbols: list[str], positions: np.ndarray, forces: bool,
+               fallback: dict | None = None) -> dict:
+        """The stored result of ``key`` (else ``fallback``), computed and stored when absent and allowed."""
+        entry = self.store.get(key, forces) or fallback
         if entry is None:
             if not self.compute_missing or self.backend is None:
                 raise MissingLabel(key)
             try:
-                label = self.backend.compute(atoms.get_chemical_symbols(), atoms.positions, forces)
+                label = self.backend.compute(symbols, positions, forces)
             except LabelFailure as exc:
                 entry = {"failed": str(exc), "engine": self.backend.engine}
             else:
@@ -65,6 +69,28 @@ class ChunkLabeller:
             raise LabelFailure(entry["failed"])
         self.engines.add(entry["engine"])
         return entry
+
+    def _structure(self, atoms, forces: bool) -> dict:
+        match = self.store.shipped_match(atoms) if "sample_id" in atoms.info else None
+        if match is not None and forces and "forces_kcal_A" not in match:
+            match = None
+        key = structure_key(self.level, atoms.numbers, atoms.positions)
+        return self._entry(key, atoms.get_chemical_symbols(), atoms.positions, forces, match)
+
+    def _ghost_energies(self, atoms) -> tuple[list[float], float]:
+        """Energies (kcal/mol) of each molecule of a cluster in the whole cluster's basis, and their wall time."""
+        mol_id = atoms.arrays["mol_id"]
+        match = self.store.shipped_match(atoms) or {}
+        shipped = match.get("ghost_energies_kcal")
+        energies, wall = [], 0.0
+        for k, molecule in enumerate(np.unique(mol_id)):
+            real = mol_id == molecule
+            key = structure_key(self.level, ghost_numbers(atoms.numbers, real), atoms.positions)
+            fallback = None if shipped is None else {"energy_kcal": shipped[k], "wall_s": 0.0, "engine": "shipped"}
+            entry = self._entry(key, ghosted(atoms.get_chemical_symbols(), real), atoms.positions, False, fallback)
+            energies.append(entry["energy_kcal"])
+            wall += entry["wall_s"]
+        return energies, wall
 
     def _monomer_energy(self, monomer, conformer_id: int) -> tuple[float, float]:
         if self.monomers_from_pool and 0 <= conformer_id < len(self.pool):
@@ -97,6 +123,12 @@ class ChunkLabeller:
                     wall += seconds
                 out.info["e_monomers_kcal"] = np.array(energies)
                 out.info["e_int_kcal"] = entry["energy_kcal"] - float(np.sum(energies))
+                if self.counterpoise:
+                    in_cluster_basis, seconds = self._ghost_energies(atoms)
+                    wall += seconds
+                    out.info["e_monomers_cp_kcal"] = np.array(in_cluster_basis)
+                    out.info["bsse_kcal"] = float(np.sum(energies) - np.sum(in_cluster_basis))
+                    out.info["e_int_kcal"] = entry["energy_kcal"] - float(np.sum(in_cluster_basis))
             out.info["label_wall_s"] = round(float(wall), 3)
             out.info["label_status"] = "ok"
         except LabelFailure as exc:

@@ -77,7 +77,8 @@ def ship_chunks(chunks: list[Path], destination: Path, label_settings: dict, pro
     level_settings = {k: v for k, v in label_settings[backend].items() if k != "device"}
     manifest.update(
         level=level,
-        settings={"backend": backend, backend: level_settings, "monomers_from_pool": label_settings["monomers_from_pool"]},
+        settings={"backend": backend, backend: level_settings, "monomers_from_pool": label_settings["monomers_from_pool"],
+                  "counterpoise": label_settings.get("counterpoise", False)},
         software=_software(),
         geometry_protocol=protocol,
         updated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -4,6 +4,11 @@ Each computed structure (a cluster or a monomer) is one small JSON file named
 by :func:`structure_key`, written atomically, so a killed job loses at most
 the structure in progress and a rerun picks up every finished one. Shipped
 labels (resources/) are looked up the same way, so they are never recomputed.
+
+Keys use the energy level (:func:`pinnff.label.backends.energy_level`), so
+counterpoise-corrected labelling reuses every shipped uncorrected cluster and
+monomer energy. A monomer in the basis of its whole cluster is keyed by the
+cluster's atomic numbers with the other molecules' numbers negated.
 """
 
 from __future__ import annotations
@@ -15,14 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from pinnff.io.atomic import write_json
+from pinnff.label.backends import energy_level
 
 
 def structure_key(level: str, numbers: np.ndarray, positions_A: np.ndarray) -> str:
-    """Hex key of (level, atomic numbers, positions rounded to 1e-5 A)."""
+    """Hex key of (energy level, atomic numbers (negative: ghost atoms), positions rounded to 1e-5 A)."""
+    level = energy_level(level)
     digest = hashlib.sha256(level.encode())
     digest.update(np.asarray(numbers, dtype=np.int64).tobytes())
     digest.update((np.round(np.asarray(positions_A, dtype=float), 5) + 0.0).tobytes())
     return digest.hexdigest()[:32]
+
+
+def ghost_numbers(numbers: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Atomic numbers with the atoms outside the boolean mask ``real`` negated (ghost atoms)."""
+    return np.where(real, numbers, -np.asarray(numbers))
 
 
 class LabelStore:
@@ -34,19 +46,23 @@ class LabelStore:
         self.shipped_by_id: dict[str, tuple[np.ndarray, np.ndarray, dict]] = {}
 
     def add_shipped(self, frames: list, level: str) -> int:
-        """Index labelled frames from shipped files; returns how many were added.
+        """Index labelled frames from shipped files at ``level``'s energy level; returns how many were added.
 
         Whole clusters give their total energy; cluster frames also give their
-        monomers' energies (from ``e_monomers_kcal``) under each monomer's key.
+        monomers' energies (from ``e_monomers_kcal``) under each monomer's key,
+        and, when counterpoise-corrected, the monomers' energies in the
+        cluster's basis (``e_monomers_cp_kcal``) under their ghost keys.
         """
         added = 0
         for atoms in frames:
-            if atoms.info.get("level") != level or atoms.info.get("label_status") != "ok":
+            if energy_level(atoms.info.get("level", "")) != energy_level(level) or atoms.info.get("label_status") != "ok":
                 continue
             entry = {"energy_kcal": float(atoms.info["energy_kcal"]), "wall_s": atoms.info.get("label_wall_s", 0.0),
                      "engine": atoms.info.get("label_engine", "shipped")}
             if "forces_kcal_A" in atoms.arrays:
                 entry["forces_kcal_A"] = atoms.arrays["forces_kcal_A"].tolist()
+            if "e_monomers_cp_kcal" in atoms.info:
+                entry["ghost_energies_kcal"] = np.atleast_1d(atoms.info["e_monomers_cp_kcal"]).tolist()
             self.shipped[structure_key(level, atoms.numbers, atoms.positions)] = entry
             self.shipped_by_id[atoms.info["sample_id"]] = (atoms.numbers.copy(), atoms.positions.copy(), entry)
             added += 1
@@ -55,6 +71,9 @@ class LabelStore:
                 for molecule, energy in zip(np.unique(mol_id), np.atleast_1d(atoms.info["e_monomers_kcal"])):
                     part = mol_id == molecule
                     key = structure_key(level, atoms.numbers[part], atoms.positions[part])
+                    self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0, "engine": "shipped"})
+                for molecule, energy in zip(np.unique(mol_id), np.atleast_1d(atoms.info.get("e_monomers_cp_kcal", []))):
+                    key = structure_key(level, ghost_numbers(atoms.numbers, mol_id == molecule), atoms.positions)
                     self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0, "engine": "shipped"})
         return added
 

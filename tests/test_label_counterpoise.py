@@ -1,0 +1,117 @@
+"""Counterpoise-corrected labels: ghost atoms, agreement with a plain-PySCF Boys-Bernardi calculation, reuse
+of shipped energies, and clear refusals."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from pinnff.errors import InputError
+from pinnff.label.backends import PySCFBackend, ghosted, level_tag
+from pinnff.label.runner import ChunkLabeller
+from pinnff.label.store import LabelStore
+from pinnff.units import HARTREE_TO_KCAL
+
+SETTINGS = {"xc": "b3lyp", "basis": "def2-svp", "dispersion": "d3bj", "density_fit": True, "grid_level": 3,
+            "conv_tol": 1e-11, "max_cycle": 100, "max_memory_mb": 2000, "device": "cpu"}
+LEVEL = level_tag({"backend": "pyscf", "pyscf": SETTINGS})
+CP_LEVEL = level_tag({"backend": "pyscf", "pyscf": SETTINGS, "counterpoise": True})
+SYMBOLS = ["O", "H", "H", "O", "H", "H"]
+WATER_DIMER = np.array([[-1.551, -0.115, 0.0], [-1.934, 0.763, 0.0], [-0.600, 0.041, 0.0],
+                        [1.351, 0.111, 0.0], [1.680, -0.374, -0.759], [1.680, -0.374, 0.759]])
+
+
+def water_dimer() -> Atoms:
+    atoms = Atoms(SYMBOLS, WATER_DIMER)
+    atoms.arrays["mol_id"] = np.array([0, 0, 0, 1, 1, 1])
+    atoms.info.update(sample_id="w-0", n_molecules=2)
+    return atoms
+
+
+class CountingBackend:
+    """Wraps a backend and counts calls."""
+
+    def __init__(self, inner):
+        self.inner, self.calls, self.engine, self.level = inner, 0, inner.engine, inner.level
+
+    def compute(self, *args):
+        self.calls += 1
+        return self.inner.compute(*args)
+
+
+def plain_pyscf_kcal(atom_spec: list, dispersion: bool) -> float:
+    """Energy (kcal/mol) straight from PySCF; ``X-`` marks ghost atoms (PySCF's own notation)."""
+    from pyscf import dft, gto
+
+    mol = gto.M(atom=atom_spec, basis=SETTINGS["basis"], unit="Angstrom", verbose=0)
+    mf = dft.RKS(mol, xc=SETTINGS["xc"]).density_fit()
+    if dispersion:
+        mf.disp = SETTINGS["dispersion"]
+    mf.grids.level, mf.conv_tol = SETTINGS["grid_level"], SETTINGS["conv_tol"]
+    return mf.kernel() * HARTREE_TO_KCAL
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return PySCFBackend(SETTINGS, threads=2)
+
+
+def test_counterpoise_label_matches_a_plain_pyscf_boys_bernardi_calculation(backend, tmp_path):
+    atoms = water_dimer()
+    raw = ChunkLabeller(backend, LabelStore(tmp_path / "raw"), LEVEL, monomers_from_pool=False).label(atoms, False)
+    cp = ChunkLabeller(backend, LabelStore(tmp_path / "cp"), CP_LEVEL, monomers_from_pool=False).label(atoms, False)
+    # Boys-Bernardi: E_int = E_AB - sum_m E_m(AB basis); dispersion depends on the nuclei only, so each
+    # ghost-basis monomer gets its own-basis dispersion (with minus without)
+    expected = plain_pyscf_kcal(list(zip(SYMBOLS, WATER_DIMER)), True)
+    for real in (slice(0, 3), slice(3, 6)):
+        mask = np.zeros(6, bool)
+        mask[real] = True
+        spec = [(s if keep else "X-" + s, p) for s, p, keep in zip(SYMBOLS, WATER_DIMER, mask)]
+        own = list(zip(SYMBOLS[real], WATER_DIMER[real]))
+        expected -= plain_pyscf_kcal(spec, False) + plain_pyscf_kcal(own, True) - plain_pyscf_kcal(own, False)
+    assert cp.info["level"] == CP_LEVEL and cp.info["label_status"] == "ok"
+    assert cp.info["e_int_kcal"] == pytest.approx(expected, abs=2e-3)
+    assert cp.info["e_int_kcal"] == pytest.approx(raw.info["e_int_kcal"] + cp.info["bsse_kcal"], abs=1e-6)
+    assert 1.0 < cp.info["bsse_kcal"] < 5.0  # borrowed functions lower each monomer: a few kcal/mol at def2-SVP
+
+
+def test_ghost_atoms_far_away_change_nothing(backend):
+    """Far ghosts carry no nuclei, electrons or dispersion: the monomer's energy, dispersion included, is kept."""
+    far = WATER_DIMER.copy()
+    far[3:] += [60.0, 0.0, 0.0]
+    alone = backend.compute(SYMBOLS[:3], WATER_DIMER[:3], False).energy_kcal
+    with_ghosts = backend.compute(ghosted(SYMBOLS, np.arange(6) < 3), far, False).energy_kcal
+    assert with_ghosts == pytest.approx(alone, abs=1e-5)
+
+
+def test_counterpoise_reuses_uncorrected_energies_and_its_own_shipped_labels(backend, tmp_path):
+    atoms = water_dimer()
+    shipped_raw = ChunkLabeller(backend, LabelStore(tmp_path / "a"), LEVEL, monomers_from_pool=False).label(atoms, False)
+    store = LabelStore(tmp_path / "b")
+    assert store.add_shipped([shipped_raw], CP_LEVEL) == 1
+    counting = CountingBackend(backend)
+    shipped_cp = ChunkLabeller(counting, store, CP_LEVEL, monomers_from_pool=False).label(atoms, False)
+    assert counting.calls == 2  # the two monomers in the dimer's basis; dimer and own-basis monomers reused
+    store = LabelStore(tmp_path / "c")
+    store.add_shipped([shipped_cp], CP_LEVEL)
+    counting = CountingBackend(backend)
+    again = ChunkLabeller(counting, store, CP_LEVEL, monomers_from_pool=False).label(atoms, False)
+    assert counting.calls == 0
+    assert again.info["e_int_kcal"] == shipped_cp.info["e_int_kcal"]
+    moved = atoms.copy()
+    moved.positions += 3e-6  # regenerated on another machine: matched by sample id
+    moved.info["conformer_ids"] = [0, 1]
+    pool = [Atoms(SYMBOLS[:3], WATER_DIMER[part]) for part in (slice(0, 3), slice(3, 6))]
+    for monomer, energy in zip(pool, shipped_cp.info["e_monomers_kcal"]):
+        monomer.info.update(energy_kcal=energy, label_status="ok")
+    store = LabelStore(tmp_path / "d")
+    store.add_shipped([shipped_cp], CP_LEVEL)
+    counting = CountingBackend(backend)
+    assert ChunkLabeller(counting, store, CP_LEVEL, pool).label(moved, False).info["e_int_kcal"] == again.info["e_int_kcal"]
+    assert counting.calls == 0
+
+
+def test_counterpoise_refusals(backend):
+    with pytest.raises(InputError, match="counterpoise needs the pyscf backend"):
+        level_tag({"backend": "xtb", "xtb": {"method": "GFN2-xTB", "accuracy": 1.0}, "counterpoise": True})
+    with pytest.raises(ValueError, match="ghost atoms"):
+        backend.compute(ghosted(SYMBOLS, np.arange(6) < 3), WATER_DIMER, forces=True)
