@@ -11,7 +11,7 @@ import pytest
 
 from pinnff.curate.frames import cluster_frame
 from pinnff.io.structures import read_structures, write_structures
-from pinnff.label.backends import Label, LabelFailure, XTBBackend
+from pinnff.label.backends import Label, LabelFailure, XTBBackend, ghosted
 from pinnff.label.runner import ChunkLabeller
 from pinnff.label.store import LabelStore
 from pinnff.geometry import random_rotation
@@ -182,10 +182,14 @@ def test_gpu4pyscf_and_pyscf_agree_on_interaction_energy_and_forces():
         backend = PySCFBackend(dict(PYSCF_SETTINGS, grid_level=2, device=device), threads=2)
         total = backend.compute(symbols, dimer, forces=True)
         monomers = [backend.compute(symbols[:3], dimer[:3], False), backend.compute(symbols[3:], dimer[3:], False)]
-        results[device] = (total.energy_kcal - sum(m.energy_kcal for m in monomers), total.forces_kcal_A)
+        # counterpoise: the first water in the dimer's basis (ghost atoms need the element's grid radii)
+        ghost = backend.compute(ghosted(symbols, np.arange(6) < 3), dimer, False)
+        results[device] = (total.energy_kcal - sum(m.energy_kcal for m in monomers), total.forces_kcal_A,
+                           monomers[0].energy_kcal - ghost.energy_kcal)
     assert results["gpu"][0] == pytest.approx(results["cpu"][0], abs=0.01)
     assert -10.0 < results["cpu"][0] < -3.0  # a hydrogen-bonded water dimer (no counterpoise correction)
     np.testing.assert_allclose(results["gpu"][1], results["cpu"][1], atol=0.01)
+    assert results["gpu"][2] == pytest.approx(results["cpu"][2], abs=0.01) and results["cpu"][2] > 0.3
 
 
 def test_shipped_labels_survive_floating_point_noise_in_regenerated_geometries(dimers, labelled_pool, tmp_path):

@@ -8,7 +8,8 @@ import pandas as pd
 
 def summarize(sets: dict[str, list]) -> pd.DataFrame:
     """One row per (set, split): count, COM-distance and closest-contact quantiles (Angstrom),
-    and, where labels exist, failed counts and the E_int range (kcal/mol)."""
+    and, where labels exist, failed counts and the ranges of E_int and (counterpoise-corrected labels)
+    of the BSSE (kcal/mol)."""
     rows = []
     for name, frames in sets.items():
         for split in sorted({f.info["split"] for f in frames}):
@@ -22,10 +23,11 @@ def summarize(sets: dict[str, list]) -> pd.DataFrame:
             statuses = [f.info.get("label_status") for f in members]
             if any(status is not None for status in statuses):
                 row["failed"] = sum(status == "failed" for status in statuses)
-                e_int = np.array([f.info["e_int_kcal"] for f in members if "e_int_kcal" in f.info])
-                if len(e_int):
-                    row["e_int_kcal_min"], row["e_int_kcal_mean"], row["e_int_kcal_max"] = (
-                        float(e_int.min()), float(e_int.mean()), float(e_int.max()))
+                for key in ("e_int_kcal", "bsse_kcal"):
+                    values = np.array([f.info[key] for f in members if key in f.info])
+                    if len(values):
+                        row[f"{key}_min"], row[f"{key}_mean"], row[f"{key}_max"] = (
+                            float(values.min()), float(values.mean()), float(values.max()))
             rows.append(row)
     return pd.DataFrame(rows).round(3)
 
