@@ -63,7 +63,9 @@ class LabelStore:
                 entry["forces_kcal_A"] = atoms.arrays["forces_kcal_A"].tolist()
             if "e_monomers_cp_kcal" in atoms.info:
                 entry["ghost_energies_kcal"] = np.atleast_1d(atoms.info["e_monomers_cp_kcal"]).tolist()
-            self.shipped[structure_key(level, atoms.numbers, atoms.positions)] = entry
+            key = structure_key(level, atoms.numbers, atoms.positions)
+            entry = {**self.shipped.get(key, {}), **entry}  # the same cluster shipped corrected and uncorrected
+            self.shipped[key] = entry
             self.shipped_by_id[atoms.info["sample_id"]] = (atoms.numbers.copy(), atoms.positions.copy(), entry)
             added += 1
             if atoms.info["n_molecules"] > 1:
