@@ -6,6 +6,7 @@ import pytest
 from ase import Atoms
 
 from pinnff.errors import InputError
+from pinnff.io.structures import read_structures, write_structures
 from pinnff.label.backends import PySCFBackend, ghosted, level_tag
 from pinnff.label.runner import ChunkLabeller
 from pinnff.label.store import LabelStore
@@ -23,7 +24,7 @@ WATER_DIMER = np.array([[-1.551, -0.115, 0.0], [-1.934, 0.763, 0.0], [-0.600, 0.
 def water_dimer() -> Atoms:
     atoms = Atoms(SYMBOLS, WATER_DIMER)
     atoms.arrays["mol_id"] = np.array([0, 0, 0, 1, 1, 1])
-    atoms.info.update(sample_id="w-0", n_molecules=2)
+    atoms.info.update(sample_id="w-0", protocol="random", split="test", n_molecules=2)
     return atoms
 
 
@@ -91,12 +92,15 @@ def test_counterpoise_reuses_uncorrected_energies_and_its_own_shipped_labels(bac
     counting = CountingBackend(backend)
     shipped_cp = ChunkLabeller(counting, store, CP_LEVEL, monomers_from_pool=False).label(atoms, False)
     assert counting.calls == 2  # the two monomers in the dimer's basis; dimer and own-basis monomers reused
+    write_structures(tmp_path / "shipped.extxyz", [shipped_cp])
+    shipped_cp = read_structures(tmp_path / "shipped.extxyz")[0]  # through the shipped file format
     store = LabelStore(tmp_path / "c")
     store.add_shipped([shipped_cp], CP_LEVEL)
     counting = CountingBackend(backend)
     again = ChunkLabeller(counting, store, CP_LEVEL, monomers_from_pool=False).label(atoms, False)
     assert counting.calls == 0
     assert again.info["e_int_kcal"] == shipped_cp.info["e_int_kcal"]
+    assert again.info["cp_engine"] == shipped_cp.info["cp_engine"] == backend.engine
     moved = atoms.copy()
     moved.positions += 3e-6  # regenerated on another machine: matched by sample id
     moved.info["conformer_ids"] = [0, 1]

@@ -77,20 +77,23 @@ class ChunkLabeller:
         key = structure_key(self.level, atoms.numbers, atoms.positions)
         return self._entry(key, atoms.get_chemical_symbols(), atoms.positions, forces, match)
 
-    def _ghost_energies(self, atoms) -> tuple[list[float], float]:
-        """Energies (kcal/mol) of each molecule of a cluster in the whole cluster's basis, and their wall time."""
+    def _ghost_energies(self, atoms) -> tuple[list[float], float, str]:
+        """Energies (kcal/mol) of each molecule of a cluster in the whole cluster's basis, their wall time (s)
+        and the engines that computed them."""
         mol_id = atoms.arrays["mol_id"]
         match = self.store.shipped_match(atoms) or {}
         shipped = match.get("ghost_energies_kcal")
-        energies, wall = [], 0.0
+        energies, wall, engines = [], 0.0, set()
         for k, molecule in enumerate(np.unique(mol_id)):
             real = mol_id == molecule
             key = structure_key(self.level, ghost_numbers(atoms.numbers, real), atoms.positions)
-            fallback = None if shipped is None else {"energy_kcal": shipped[k], "wall_s": 0.0, "engine": "shipped"}
+            fallback = None if shipped is None else {"energy_kcal": shipped[k], "wall_s": 0.0,
+                                                     "engine": match["ghost_engine"]}
             entry = self._entry(key, ghosted(atoms.get_chemical_symbols(), real), atoms.positions, False, fallback)
             energies.append(entry["energy_kcal"])
             wall += entry["wall_s"]
-        return energies, wall
+            engines.add(entry["engine"])
+        return energies, wall, " + ".join(sorted(engines))
 
     def _monomer_energy(self, monomer, conformer_id: int) -> tuple[float, float]:
         if self.monomers_from_pool and 0 <= conformer_id < len(self.pool):
@@ -124,7 +127,7 @@ class ChunkLabeller:
                 out.info["e_monomers_kcal"] = np.array(energies)
                 out.info["e_int_kcal"] = entry["energy_kcal"] - float(np.sum(energies))
                 if self.counterpoise:
-                    in_cluster_basis, seconds = self._ghost_energies(atoms)
+                    in_cluster_basis, seconds, out.info["cp_engine"] = self._ghost_energies(atoms)
                     wall += seconds
                     out.info["e_monomers_cp_kcal"] = np.array(in_cluster_basis)
                     out.info["bsse_kcal"] = float(np.sum(energies) - np.sum(in_cluster_basis))

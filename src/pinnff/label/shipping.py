@@ -51,7 +51,7 @@ def chunk_record(path: Path) -> dict:
         "sha256": sha256(path),
         "samples": len(frames),
         "failed": sum(a.info["label_status"] == "failed" for a in frames),
-        "engines": sorted({a.info.get("label_engine", "?") for a in frames}),
+        "engines": sorted({a.info.get("label_engine", "?") for a in frames} | {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}),
         "wall_s_total": round(float(np.sum(walls)), 1),
         "wall_s_per_sample_median": round(float(np.median(walls)), 1) if walls else 0.0,
     }

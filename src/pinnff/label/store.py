@@ -63,6 +63,7 @@ class LabelStore:
                 entry["forces_kcal_A"] = atoms.arrays["forces_kcal_A"].tolist()
             if "e_monomers_cp_kcal" in atoms.info:
                 entry["ghost_energies_kcal"] = np.atleast_1d(atoms.info["e_monomers_cp_kcal"]).tolist()
+                entry["ghost_engine"] = atoms.info.get("cp_engine", "shipped")
             key = structure_key(level, atoms.numbers, atoms.positions)
             entry = {**self.shipped.get(key, {}), **entry}  # the same cluster shipped corrected and uncorrected
             self.shipped[key] = entry
@@ -76,7 +77,8 @@ class LabelStore:
                     self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0, "engine": "shipped"})
                 for molecule, energy in zip(np.unique(mol_id), np.atleast_1d(atoms.info.get("e_monomers_cp_kcal", []))):
                     key = structure_key(level, ghost_numbers(atoms.numbers, mol_id == molecule), atoms.positions)
-                    self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0, "engine": "shipped"})
+                    self.shipped.setdefault(key, {"energy_kcal": float(energy), "wall_s": 0.0,
+                                                  "engine": atoms.info.get("cp_engine", "shipped")})
         return added
 
     def shipped_match(self, atoms, tolerance_A: float = 1e-4) -> dict | None:
