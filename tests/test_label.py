@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from label_helpers import CountingBackend
 from pinnff.curate.frames import cluster_frame
 from pinnff.io.structures import read_structures, write_structures
 from pinnff.label.backends import Label, LabelFailure, XTBBackend, ghosted
@@ -61,17 +62,6 @@ def test_pool_monomer_energies_equal_in_place_ones(dimers, labelled_pool, tmp_pa
             in_place.label(atoms, False).info["e_int_kcal"], abs=1e-5)
     assert len(list((tmp_path / "a").iterdir())) == 3  # clusters only: monomers came from the pool
     assert len(list((tmp_path / "b").iterdir())) == 3 + 6
-
-
-class CountingBackend:
-    """Wraps a backend and counts calls."""
-
-    def __init__(self, inner):
-        self.inner, self.calls, self.engine, self.level = inner, 0, inner.engine, inner.level
-
-    def compute(self, *args):
-        self.calls += 1
-        return self.inner.compute(*args)
 
 
 def test_shipped_labels_are_never_recomputed(dimers, labelled_pool, tmp_path):

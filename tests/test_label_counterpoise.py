@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
+from label_helpers import CountingBackend
 from pinnff.errors import InputError
 from pinnff.io.structures import read_structures, write_structures
 from pinnff.label.backends import PySCFBackend, ghosted, level_tag
@@ -26,17 +27,6 @@ def water_dimer() -> Atoms:
     atoms.arrays["mol_id"] = np.array([0, 0, 0, 1, 1, 1])
     atoms.info.update(sample_id="w-0", protocol="random", split="test", n_molecules=2)
     return atoms
-
-
-class CountingBackend:
-    """Wraps a backend and counts calls."""
-
-    def __init__(self, inner):
-        self.inner, self.calls, self.engine, self.level = inner, 0, inner.engine, inner.level
-
-    def compute(self, *args):
-        self.calls += 1
-        return self.inner.compute(*args)
 
 
 def plain_pyscf_kcal(atom_spec: list, dispersion: bool) -> float:
