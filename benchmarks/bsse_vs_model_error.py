@@ -11,8 +11,8 @@ over the held-out ones (val/test):
 - RMSE left after subtracting the least-squares line a + b*BSSE from the error:
   the model's error that the BSSE does not explain.
 
-    python benchmarks/bsse_vs_model_error.py results/labels/dft_b3lyp-d3bj_def2-svp_df_grid2_cp/set_A.extxyz \\
-        results/models/{pinn,physics,ml}/A/sigma0/tabu-adam/seed0/model.pt
+    python benchmarks/bsse_vs_model_error.py resources/labels/dft_b3lyp-d3bj_def2-svp_df_grid2_cp/set_A/chunk-*.extxyz \\
+        --models results/models/{pinn,physics,ml}/A/sigma0/tabu-adam/seed0/model.pt
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def explained(error: np.ndarray, bsse: np.ndarray) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("structures", help="counterpoise-labelled clusters (extxyz with e_int_kcal, bsse_kcal, split)")
-    parser.add_argument("models", nargs="+", help="checkpoints trained on the uncorrected labels")
+    parser.add_argument("structures", nargs="+", help="counterpoise-labelled clusters (extxyz with e_int_kcal, bsse_kcal, split)")
+    parser.add_argument("--models", nargs="+", required=True, help="checkpoints trained on the uncorrected labels")
     parser.add_argument("--smiles", default="COCCOCCOC")
     args = parser.parse_args()
 
@@ -41,9 +41,10 @@ def main() -> None:
     from pinnff.io.structures import read_structures
     from pinnff.train.checkpoint import load_checkpoint
 
-    frames = [a for a in read_structures(args.structures) if a.info.get("label_status") == "ok" and "bsse_kcal" in a.info]
+    frames = [a for path in args.structures for a in read_structures(path)
+              if a.info.get("label_status") == "ok" and "bsse_kcal" in a.info]
     if not frames:
-        raise SystemExit(f"bsse_vs_model_error: {args.structures} holds no counterpoise-labelled cluster")
+        raise SystemExit(f"bsse_vs_model_error: {' '.join(args.structures)} hold no counterpoise-labelled cluster")
     bsse = np.array([a.info["bsse_kcal"] for a in frames])
     uncorrected = np.array([a.info["e_int_kcal"] for a in frames]) - bsse
     contact = np.array([cross_distances(a.positions[a.arrays["mol_id"] == 0], a.positions[a.arrays["mol_id"] == 1]).min()
@@ -52,16 +53,16 @@ def main() -> None:
     print(f"{len(frames)} clusters ({held_out.sum()} held out); BSSE mean {bsse.mean():.2f}, std {bsse.std():.2f}, "
           f"range {bsse.min():.2f}..{bsse.max():.2f} kcal/mol; r(BSSE, closest contact) = "
           f"{np.corrcoef(bsse, contact)[0, 1]:+.2f}; uncorrected E_int std {uncorrected.std():.2f}")
-    print(f"{'model':>50} {'subset':>8} {'RMSE':>6} {'r(err,BSSE)':>11} {'RMSE unexplained':>16}")
+    print(f"{'model':>40} {'subset':>8} {'RMSE':>6} {'r(err,BSSE)':>11} {'RMSE unexplained':>16}")
     for path in args.models:
         model, _ = load_checkpoint(path, _builders())
-        predicted = np.array([row["e_int_pred_kcal"] for row in predict(model, frames, args.smiles, args.structures)])
+        predicted = np.array([row["e_int_pred_kcal"] for row in predict(model, frames, args.smiles, "counterpoise labels")])
         error = predicted - uncorrected
         for subset, mask in (("all", np.ones_like(held_out)), ("held-out", held_out)):
             if mask.sum() < 3:
                 continue
             r, unexplained = explained(error[mask], bsse[mask])
-            print(f"{path[-50:]:>50} {subset:>8} {np.sqrt(np.mean(error[mask] ** 2)):6.2f} {r:+11.2f} {unexplained:16.2f}")
+            print(f"{path.removesuffix('/model.pt').split('models/')[-1]:>40} {subset:>8} {np.sqrt(np.mean(error[mask] ** 2)):6.2f} {r:+11.2f} {unexplained:16.2f}")
 
 
 if __name__ == "__main__":
