@@ -46,12 +46,13 @@ def chunk_record(path: Path) -> dict:
     """Manifest entry of one labelled chunk file."""
     frames = read_structures(path)
     walls = [a.info.get("label_wall_s", 0.0) for a in frames]
+    engines = {a.info.get("label_engine", "?") for a in frames} | {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}
     return {
         "file": path.name,
         "sha256": sha256(path),
         "samples": len(frames),
         "failed": sum(a.info["label_status"] == "failed" for a in frames),
-        "engines": sorted({a.info.get("label_engine", "?") for a in frames} | {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}),
+        "engines": sorted(engines),
         "wall_s_total": round(float(np.sum(walls)), 1),
         "wall_s_per_sample_median": round(float(np.median(walls)), 1) if walls else 0.0,
     }
