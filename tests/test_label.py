@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from label_helpers import CountingBackend
+from label_helpers import PYSCF_SETTINGS, WATER_DIMER_A, WATER_DIMER_SYMBOLS, CountingBackend
 from pinnff.curate.frames import cluster_frame
 from pinnff.io.structures import read_structures, write_structures
 from pinnff.label.backends import Label, LabelFailure, XTBBackend, ghosted
@@ -134,10 +134,6 @@ def test_killed_labelling_resumes_to_the_same_result(dimers, labelled_pool, tmp_
         np.testing.assert_array_equal(a.info["e_monomers_kcal"], b.info["e_monomers_kcal"])
 
 
-PYSCF_SETTINGS = {"xc": "b3lyp", "basis": "def2-svp", "dispersion": "d3bj", "density_fit": True, "grid_level": 3,
-                  "conv_tol": 1e-11, "max_cycle": 100, "max_memory_mb": 2000, "device": "cpu"}
-
-
 def test_pyscf_forces_are_minus_the_energy_gradient():
     from pinnff.label.backends import PySCFBackend
 
@@ -164,9 +160,7 @@ def test_gpu4pyscf_and_pyscf_agree_on_interaction_energy_and_forces():
         pytest.skip("no CUDA device")
     from pinnff.label.backends import PySCFBackend
 
-    symbols = ["O", "H", "H", "O", "H", "H"]
-    dimer = np.array([[-1.551, -0.115, 0.0], [-1.934, 0.763, 0.0], [-0.600, 0.041, 0.0],
-                      [1.351, 0.111, 0.0], [1.680, -0.374, -0.759], [1.680, -0.374, 0.759]])
+    symbols, dimer = WATER_DIMER_SYMBOLS, WATER_DIMER_A
     results = {}
     for device in ("cpu", "gpu"):
         backend = PySCFBackend(dict(PYSCF_SETTINGS, grid_level=2, device=device), threads=2)

@@ -46,7 +46,8 @@ def chunk_record(path: Path) -> dict:
     """Manifest entry of one labelled chunk file."""
     frames = read_structures(path)
     walls = [a.info.get("label_wall_s", 0.0) for a in frames]
-    engines = {a.info.get("label_engine", "?") for a in frames} | {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}
+    engines = {a.info.get("label_engine", "?") for a in frames}
+    engines |= {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}  # counterpoise levels
     return {
         "file": path.name,
         "sha256": sha256(path),

@@ -273,11 +273,6 @@ class ParameterTable(torch.nn.Module):
         self.n_types = n_types
         self.raw = torch.nn.Parameter(torch.zeros(n_types, N_OUTPUTS, dtype=torch.float64))
 
-    def forward(self, types: torch.Tensor, mol_id: torch.Tensor, priors: dict[str, torch.Tensor],
-                classes: torch.Tensor | None = None, mol_charge: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Per-atom parameters for atom types ``types`` (n,) in ``[0, n_types)``; see :func:`bounded_parameters`."""
-        return bounded_parameters(self.rows(types), mol_id, priors, self.config, classes, mol_charge)
-
     def rows(self, types: torch.Tensor) -> torch.Tensor:
         """Raw rows (n, :data:`N_OUTPUTS`) of atom types ``types`` (n,) in ``[0, n_types)``."""
         types = torch.as_tensor(types, dtype=torch.long, device=self.raw.device)
