@@ -5,6 +5,8 @@ topology and parameters (random local dipoles and quadrupoles, so every
 local frame matters); both engines use PME with the same cutoff, splitting
 and grid (0.3 A, where the two meshes agree with plain Ewald to ~1e-5),
 OpenMM on its Reference platform. 16 molecules (368 atoms) at 0.94 g/cm^3.
+Without a cutoff (a dimer) vdW agrees to round-off; in the box to ~1e-7,
+from the few pairs at the cutoff.
 """
 
 import sys
@@ -113,3 +115,28 @@ def test_polarization_matches_openmm(box, solver, groups):
 def test_inexpressible_settings_are_refused(change):
     with pytest.raises(InputError, match="OpenMM's AMOEBA cannot express"):
         diglyme_system(1, settings=replace(comparable_settings(), **change), valence=False)
+
+
+def test_cluster_without_cutoff_matches_openmm():
+    """A DEGDME dimer, no cell and no cutoffs (OpenMM NoCutoff): vdW to round-off, multipoles to the
+    Coulomb constants (OpenMM's 138.935456 kJ nm/mol/e^2 is 332.063709 kcal A, pinnff's 332.0637: 3e-8)
+    and mutual polarization to the solver tolerance."""
+    from helpers import degdme_dimer
+
+    pos = degdme_dimer()
+    params = random_multipoles(prior_parameters(2), seed=2)
+    settings = replace(comparable_settings(SECTION, "mutual"), cutoff=None, ewald=None)
+    system = lambda p: diglyme_system(2, None, params=p, settings=settings, valence=False)  # noqa: E731
+    ref = energies_forces(system(params), pos)
+    perm = energies_forces(system(dict(params, polarizability=torch.zeros_like(params["polarizability"]))),
+                           pos)["multipole"]
+    box = dict(pos=pos, topology=degdme_topology(2), params=params, cell=None)
+    _check(_pinnff(box, settings, "vdw"), ref["vdw"], e_tol=1e-12, f_tol=1e-12)
+    _check(_pinnff(box, settings, "multipole"), perm, e_tol=1e-7, f_tol=1e-7)
+    _check(_pinnff(box, settings, "polarization"), (ref["multipole"][0] - perm[0], ref["multipole"][1] - perm[1]),
+           e_tol=1e-7, f_tol=1e-6)
+
+
+def test_cutoff_beyond_half_the_cell_is_refused():
+    with pytest.raises(InputError, match="within half the cell width"):
+        diglyme_system(1, [15.0] * 3, settings=comparable_settings({"vdw_cutoff_A": 9.0}), valence=False)
