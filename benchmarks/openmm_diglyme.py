@@ -62,7 +62,7 @@ import numpy as np
 import torch
 
 from pinnff.errors import InputError
-from pinnff.physics import PhysicsSettings, PolarizationSettings, Scales, Topology, degdme_topology, prior_parameters
+from pinnff.physics import PhysicsSettings, Topology, degdme_topology, prior_parameters
 from pinnff.physics.degdme import SMILES
 from pinnff.physics.intramolecular import ANGLE_K, BOND_K, CB, CS, STBN_K, MMFFIntramolecular
 from pinnff.physics.pme import grid_shape
