@@ -80,15 +80,14 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert np.any(np.array([a.info["e_int_kcal"] for a in noisy1]) != clean)
     assert (out / "noisy/noise_stats.csv").read_text().count("\n") == 5
 
-    from pinnff.evaluate import _builders
-    from pinnff.train.checkpoint import load_checkpoint
-    from pinnff.train.data import file_sha256
+    from pinnff.io.digest import file_sha256
+    from pinnff.model.store import load_checkpoint
 
     for model in ("pinn", "physics", "ml"):
         for trainset in ("A", "B"):
             for sigma in ("0", "1"):
                 folder = out / f"models/{model}/{trainset}/sigma{sigma}/tabu-adam/seed0"
-                _, metadata = load_checkpoint(folder / "model.pt", _builders())
+                _, metadata = load_checkpoint(folder / "model.pt")
                 assert metadata["train_sha256"] == file_sha256(out / f"noisy/{trainset}/sigma{sigma}.extxyz")
                 assert metadata["grad_evals"] == 100 and np.isfinite(metadata["best_val_rmse_kcal"])
                 curve = pd.read_csv(folder / "curve.csv")

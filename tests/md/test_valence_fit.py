@@ -6,10 +6,10 @@ import torch
 from ase import Atoms
 
 from pinnff.chem.molecule import symbols
+from pinnff.md.valence_fit import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence, monomer_batch,
+                                   nonbonded)
 from pinnff.model.physics_potential import DEFAULT_PHYSICS, physics_settings
 from pinnff.physics.intramolecular import MMFFIntramolecular
-from pinnff.train.intramolecular import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence,
-                                         monomer_batch, nonbonded)
 
 SMILES = "COCCOCCOC"
 
