@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from pinnff.curate.frames import cluster_frame
+from pinnff.errors import InputError
 from pinnff.geometry import random_rotation
 from pinnff.model.clusters import Cluster
 from pinnff.model.descriptors import DescriptorConfig
@@ -187,3 +188,22 @@ def test_checkpoint_round_trip(pool, tmp_path):
         loaded, _ = load_checkpoint(tmp_path / f"{kind}.pt")
         torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 5))),
                                    model.interaction_energies(data), rtol=0, atol=1e-12)
+
+
+def test_physics_options_default_to_the_schema_and_a_checkpoint_keeps_its_own(pool, tmp_path):
+    """A new model takes the config's ``train.amoeba`` defaults; a checkpoint made with other options
+    (here the mutual solver) loads with those, whatever the defaults are now."""
+    from pinnff.config import validate
+    from pinnff.model.store import load_checkpoint, save_checkpoint
+
+    assert PhysicsPotential("physics").physics == validate({"train": {}})["train"]["amoeba"]
+    model = PhysicsPotential("physics", physics=MUTUAL).double()
+    assert model.physics["polarization"] != PhysicsPotential("physics").physics["polarization"]
+    save_checkpoint(tmp_path / "mutual.pt", model, {})
+    loaded, _ = load_checkpoint(tmp_path / "mutual.pt")
+    assert loaded.physics == model.physics
+    data = model.prepare(dimers(pool, 2, 6))
+    torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 6))),
+                               model.interaction_energies(data), rtol=0, atol=1e-12)
+    with pytest.raises(InputError, match="physics options: .*'polarisation' was unexpected"):
+        PhysicsPotential("physics", physics={"polarisation": "mutual"})
