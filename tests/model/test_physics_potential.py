@@ -205,5 +205,5 @@ def test_physics_options_default_to_the_schema_and_a_checkpoint_keeps_its_own(po
     data = model.prepare(dimers(pool, 2, 6))
     torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 6))),
                                model.interaction_energies(data), rtol=0, atol=1e-12)
-    with pytest.raises(InputError, match="physics options: .*'polarisation' was unexpected"):
+    with pytest.raises(InputError, match="config: train.amoeba: .*'polarisation' was unexpected"):
         PhysicsPotential("physics", physics={"polarisation": "mutual"})

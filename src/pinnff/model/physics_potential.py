@@ -46,10 +46,9 @@ PAIRWISE_TERMS = ("multipole", "vdw", "charge_transfer")
 def physics_options(options: dict | None = None) -> dict:
     """A model's physics options (the ``train.amoeba`` config keys, stored in its checkpoint) with the
     schema's defaults filled in; an unknown key or a bad value gives one :class:`InputError` line."""
-    from pinnff.config import schema, validate
+    from pinnff.config import validate_section
 
-    sub = schema()["properties"]["train"]["properties"]["amoeba"]
-    return validate(dict(options or {}), sub_schema=sub, where="physics options")
+    return validate_section(options, "train", "amoeba")
 
 
 def physics_settings(options: dict, terms: tuple[str, ...]) -> PhysicsSettings:
