@@ -16,13 +16,13 @@ def build_model(kind: str, settings: dict):
     from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
     from pinnff.model.physics_potential import PhysicsPotential
-    from pinnff.model.store import KINDS
+    from pinnff.model.store import KINDS, PHYSICS_KINDS
 
     if kind == "ml":
         ml = settings["ml"]
         descriptors = DescriptorConfig(radial_cutoff=ml["radial_cutoff_A"], angular_cutoff=ml["angular_cutoff_A"])
         return MLPotential(descriptors, hidden=tuple(ml["hidden"]))
-    if kind in ("pinn", "physics"):
+    if kind in PHYSICS_KINDS:
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
