@@ -1,6 +1,7 @@
-# Two entry points for a fresh machine: `make run` (the study, default config)
-# and `make test` (the test suite). Both create or reuse .venv and install the
-# pinned dependencies by themselves.
+# Entry points for a fresh machine: `make run` (the study, default config),
+# `make report` (results/report.html from what the run made) and `make test`
+# (the test suite). Each creates or reuses .venv and installs the pinned
+# dependencies by itself.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= 2
@@ -11,9 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: run test dry-run
+.PHONY: run report test dry-run
 run: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --profile workflow/profiles/default
+
+report: $(VENV)/.installed
+	$(VENV)/bin/snakemake --profile workflow/profiles/default --report results/report.html
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest

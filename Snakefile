@@ -17,10 +17,12 @@ include: "workflow/rules/noise.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/md.smk"
+include: "workflow/rules/report.smk"
 
 
 localrules:
     all,
+    run_config,
     merge_labels,
     split,
     add_noise,
@@ -43,3 +45,4 @@ rule all:
         rules.optimizer_study.output if optimizer_study_models() else [],
         rules.learning_curves.output if learning_curve_predictions() else [],
         rules.md_figures.output if config["md"]["models"] else [],
+        rules.run_config.output,

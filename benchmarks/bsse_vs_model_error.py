@@ -36,10 +36,10 @@ def main() -> None:
     parser.add_argument("--smiles", default="COCCOCCOC")
     args = parser.parse_args()
 
-    from pinnff.evaluate import _builders, predict
+    from pinnff.evaluate import predict
     from pinnff.geometry import cross_distances
     from pinnff.io.structures import read_structures
-    from pinnff.train.checkpoint import load_checkpoint
+    from pinnff.model.store import load_model
 
     frames = [a for path in args.structures for a in read_structures(path)
               if a.info.get("label_status") == "ok" and "bsse_kcal" in a.info]
@@ -55,7 +55,7 @@ def main() -> None:
           f"{np.corrcoef(bsse, contact)[0, 1]:+.2f}; uncorrected E_int std {uncorrected.std():.2f}")
     print(f"{'model':>40} {'subset':>8} {'RMSE':>6} {'r(err,BSSE)':>11} {'RMSE unexplained':>16}")
     for path in args.models:
-        model, _ = load_checkpoint(path, _builders())
+        model = load_model(path)
         predicted = np.array([row["e_int_pred_kcal"] for row in predict(model, frames, args.smiles, "counterpoise labels")])
         error = predicted - uncorrected
         for subset, mask in (("all", np.ones_like(held_out)), ("held-out", held_out)):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pinnff.io.structures import read_structures
-from pinnff.label.shipping import sha256
+from pinnff.io.digest import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = sorted((ROOT / "resources/labels").glob("*/*/manifest.json"))
@@ -19,7 +19,7 @@ def test_shipped_labels_match_their_manifest(manifest):
     assert shipped == sorted(record["chunks"]), "files and manifest disagree"
     for name, chunk in record["chunks"].items():
         path = manifest.parent / name
-        assert sha256(path) == chunk["sha256"], f"{path} changed since it was shipped"
+        assert file_sha256(path) == chunk["sha256"], f"{path} changed since it was shipped"
         frames = read_structures(path)
         assert len(frames) == chunk["samples"]
         assert sum(f.info["label_status"] == "failed" for f in frames) == chunk["failed"]

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
+import yaml
 from ase.io import read
 
 from pinnff.io.structures import read_structures
@@ -49,6 +50,33 @@ def _digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def report_items(path) -> dict[str, dict]:
+    """Output path -> {caption (plain text), category} of every file of a Snakemake HTML report
+    (read from the ``results`` and ``categories`` objects it embeds)."""
+    found = {}
+    for line in Path(path).read_text().splitlines():
+        match = re.fullmatch(r"\s*var (results|categories) = (\{.*\});?\s*", line)
+        if match:
+            found[match[1]] = json.loads(match[2])
+    category = {p: c for c, groups in found["categories"].items() for paths in groups.values() for p in paths}
+    return {p: {"caption": re.sub(r"<[^>]+>", "", r["caption"] or "").strip(), "category": category.get(p)}
+            for p, r in found["results"].items()}
+
+
+def test_every_figure_of_the_rules_is_in_the_report_with_a_caption():
+    """Every .png output of a rule is wrapped in report(...), and every caption file a rule names exists."""
+    captions = 0
+    for rules in sorted((ROOT / "workflow/rules").glob("*.smk")):
+        text = rules.read_text()
+        for line in text.splitlines():
+            if '.png"' in line:
+                assert "report(" in line, f"{rules.name}: figure not in the report: {line.strip()}"
+        for caption in re.findall(r'caption="([^"]+)"', text):
+            assert len((rules.parent / caption).read_text().strip()) > 80, f"{rules.name}: {caption}"
+            captions += 1
+    assert captions >= 19
+
+
 @pytest.mark.slow
 def test_smoke_preset_runs_end_to_end(tmp_path):
     run = snakemake("--cores", "2", "--configfile", str(ROOT / "config/presets/smoke.yaml"), cwd=tmp_path)
@@ -80,15 +108,14 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert np.any(np.array([a.info["e_int_kcal"] for a in noisy1]) != clean)
     assert (out / "noisy/noise_stats.csv").read_text().count("\n") == 5
 
-    from pinnff.evaluate import _builders
-    from pinnff.train.checkpoint import load_checkpoint
-    from pinnff.train.data import file_sha256
+    from pinnff.io.digest import file_sha256
+    from pinnff.model.store import load_checkpoint
 
     for model in ("pinn", "physics", "ml"):
         for trainset in ("A", "B"):
             for sigma in ("0", "1"):
                 folder = out / f"models/{model}/{trainset}/sigma{sigma}/tabu-adam/seed0"
-                _, metadata = load_checkpoint(folder / "model.pt", _builders())
+                _, metadata = load_checkpoint(folder / "model.pt")
                 assert metadata["train_sha256"] == file_sha256(out / f"noisy/{trainset}/sigma{sigma}.extxyz")
                 assert metadata["grad_evals"] == 100 and np.isfinite(metadata["best_val_rmse_kcal"])
                 curve = pd.read_csv(folder / "curve.csv")
@@ -132,7 +159,22 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     assert frozen == {p: _digest(p) for p in (out / "splits").glob("*/*.extxyz")}
 
+    # the Snakemake report holds every figure the run made and the tables, each with a caption
     report = snakemake("--cores", "1", "--configfile", str(ROOT / "config/presets/smoke.yaml"),
                        "--report", "report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-2000:]
-    assert (tmp_path / "report.html").stat().st_size > 10_000
+    items = report_items(tmp_path / "report.html")
+    figures = {str(p.relative_to(tmp_path)) for p in out.rglob("*.png")}
+    assert len(figures) >= 11 and figures <= set(items), sorted(figures - set(items))
+    tables = {f"results/smoke/{name}" for name in (
+        "config.yaml", "curated/summary.csv", "splits/summary.csv", "noisy/noise_stats.csv", "validation/metrics.csv",
+        "validation/metrics.md", "study/optimizer_runs.csv", "study/learning_curves.csv", "md/figures/rdf.csv",
+        "md/figures/diffusion.csv")}
+    assert tables <= set(items), sorted(tables - set(items))
+    for path, item in items.items():
+        assert len(item["caption"]) > 80 and item["category"], path
+    from pinnff.config import validate
+
+    recorded = yaml.safe_load((out / "config.yaml").read_text())
+    assert recorded["results_dir"] == "results/smoke" and recorded["train"]["max_grad_evals"] == 100
+    assert validate(json.loads(json.dumps(recorded))) == recorded  # complete: every default already filled in

@@ -23,10 +23,12 @@ COMMANDS = [
     "pinnff.split",
     "pinnff.noise",
     "pinnff.train.commands",
+    "pinnff.md.valence_commands",
     "pinnff.evaluate",
     "pinnff.validation.commands",
     "pinnff.analysis.commands",
     "pinnff.md.commands",
+    "pinnff.analysis.md_figures",
 ]
 
 

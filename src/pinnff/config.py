@@ -57,6 +57,16 @@ def validate(config: dict, sub_schema: dict | None = None, where: str = "config"
     return config
 
 
+def validate_section(values: dict | None, *keys: str) -> dict:
+    """A copy of ``values`` validated as the config section at ``keys`` (e.g. ``"train", "amoeba"``),
+    the schema's defaults filled in: the one source of every section's defaults for code outside
+    the workflow. A bad key or value is one :class:`InputError` line naming it."""
+    sub = schema()
+    for key in keys:
+        sub = sub["properties"][key]
+    return validate(copy.deepcopy(dict(values or {})), sub_schema=sub, where="config: " + ".".join(keys))
+
+
 def read_yaml(path: str | Path) -> object:
     """Parsed YAML file (``{}`` when empty); :class:`InputError` naming the file when it is missing or malformed."""
     path = Path(path)

@@ -14,13 +14,6 @@ import logging
 log = logging.getLogger(__name__)
 
 
-def _builders() -> dict:
-    from pinnff.model.ml_potential import MLPotential
-    from pinnff.model.physics_potential import PhysicsPotential
-
-    return {"ml": MLPotential, "pinn": PhysicsPotential, "physics": PhysicsPotential}
-
-
 def predict(model, frames: list, smiles: str, where: str) -> list[dict]:
     """One result dict per frame: index, n_molecules, e_int_pred_kcal (and e_int_ref_kcal)."""
     import numpy as np
@@ -28,7 +21,7 @@ def predict(model, frames: list, smiles: str, where: str) -> list[dict]:
 
     from pinnff.chem.molecule import symbols
     from pinnff.chem.topology import template_order
-    from pinnff.train.data import Cluster
+    from pinnff.model.clusters import Cluster
 
     dtype = next(model.parameters()).dtype
     rows, clusters = [], []
@@ -56,9 +49,9 @@ def _run(args) -> None:
 
     from pinnff.errors import InputError
     from pinnff.io.atomic import write_text
-    from pinnff.train.checkpoint import load_checkpoint
+    from pinnff.model.store import load_checkpoint
 
-    model, metadata = load_checkpoint(args.model, _builders())
+    model, metadata = load_checkpoint(args.model)
     try:
         frames = read(args.structures, index=":")
     except FileNotFoundError:

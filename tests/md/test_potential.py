@@ -8,10 +8,10 @@ from pinnff.errors import InputError
 from pinnff.geometry import random_rotation
 from pinnff.md.calculator import PotentialCalculator
 from pinnff.md.potential import LiquidPotential
+from pinnff.model.clusters import Cluster
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.heads import HeadConfig
 from pinnff.model.physics_potential import PhysicsPotential
-from pinnff.train.data import Cluster
 
 SMILES = "COCCOCCOC"
 MUTUAL = {"polarization": "mutual", "polarization_tol_debye": 1e-9}

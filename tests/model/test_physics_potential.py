@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from pinnff.curate.frames import cluster_frame
+from pinnff.errors import InputError
 from pinnff.geometry import random_rotation
+from pinnff.model.clusters import Cluster
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.heads import HeadConfig
 from pinnff.model.physics_potential import PhysicsPotential
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
-from pinnff.train.data import Cluster
 from pinnff.train.trainer import TrainSettings, rmse, train
 
 SMILES = "COCCOCCOC"  # DEGDME
@@ -177,14 +178,32 @@ def test_training_recovers_a_teacher_with_other_parameters(pool, kind, lr):
 
 
 def test_checkpoint_round_trip(pool, tmp_path):
-    from pinnff.evaluate import _builders
-    from pinnff.train.checkpoint import load_checkpoint, save_checkpoint
+    from pinnff.model.store import load_checkpoint, save_checkpoint
 
     for kind in ("pinn", "physics"):
         model = PhysicsPotential(kind, descriptors=SMALL, heads=HeadConfig(hidden=(8,), init_scale=1.0)).double()
         data = model.prepare(dimers(pool, 2, 5))
         model.fit_normalization(data)
         save_checkpoint(tmp_path / f"{kind}.pt", model, {"model": kind})
-        loaded, _ = load_checkpoint(tmp_path / f"{kind}.pt", _builders())
+        loaded, _ = load_checkpoint(tmp_path / f"{kind}.pt")
         torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 5))),
                                    model.interaction_energies(data), rtol=0, atol=1e-12)
+
+
+def test_physics_options_default_to_the_schema_and_a_checkpoint_keeps_its_own(pool, tmp_path):
+    """A new model takes the config's ``train.amoeba`` defaults; a checkpoint made with other options
+    (here the mutual solver) loads with those, whatever the defaults are now."""
+    from pinnff.config import validate
+    from pinnff.model.store import load_checkpoint, save_checkpoint
+
+    assert PhysicsPotential("physics").physics == validate({"train": {}})["train"]["amoeba"]
+    model = PhysicsPotential("physics", physics=MUTUAL).double()
+    assert model.physics["polarization"] != PhysicsPotential("physics").physics["polarization"]
+    save_checkpoint(tmp_path / "mutual.pt", model, {})
+    loaded, _ = load_checkpoint(tmp_path / "mutual.pt")
+    assert loaded.physics == model.physics
+    data = model.prepare(dimers(pool, 2, 6))
+    torch.testing.assert_close(loaded.interaction_energies(loaded.prepare(dimers(pool, 2, 6))),
+                               model.interaction_energies(data), rtol=0, atol=1e-12)
+    with pytest.raises(InputError, match="config: train.amoeba: .*'polarisation' was unexpected"):
+        PhysicsPotential("physics", physics={"polarisation": "mutual"})

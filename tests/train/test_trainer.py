@@ -9,9 +9,9 @@ from pinnff.errors import InputError
 from pinnff.geometry import random_rotation
 from pinnff.io.structures import write_structures
 from pinnff.model.descriptors import DescriptorConfig
+from pinnff.model.clusters import load_clusters
 from pinnff.model.ml_potential import MLPotential
-from pinnff.train.checkpoint import load_checkpoint, save_checkpoint
-from pinnff.train.data import load_clusters
+from pinnff.model.store import load_checkpoint, save_checkpoint
 from pinnff.train.trainer import TrainSettings, rmse, train
 
 SMILES = "COCCOCCOC"  # DEGDME, the molecule of the study
@@ -71,7 +71,7 @@ def test_checkpoint_round_trip_and_corrupt_file(data, tmp_path):
     model.fit_normalization(model.prepare(data[0]))
     path = tmp_path / "model.pt"
     save_checkpoint(path, model, {"train_sha256": "abc", "sigma_kcal": 1.0})
-    loaded, metadata = load_checkpoint(path, {"ml": MLPotential})
+    loaded, metadata = load_checkpoint(path, ("ml",))
     prepared = model.prepare(data[1])
     torch.testing.assert_close(loaded.interaction_energies(prepared), model.interaction_energies(prepared), rtol=0, atol=0)
     assert metadata == {"sigma_kcal": 1.0, "train_sha256": "abc"}
@@ -79,9 +79,11 @@ def test_checkpoint_round_trip_and_corrupt_file(data, tmp_path):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     with pytest.raises(InputError, match="corrupt.pt: not a readable checkpoint"):
-        load_checkpoint(corrupt, {"ml": MLPotential})
+        load_checkpoint(corrupt, ("ml",))
     with pytest.raises(InputError, match="no such checkpoint"):
-        load_checkpoint(tmp_path / "none.pt", {"ml": MLPotential})
+        load_checkpoint(tmp_path / "none.pt", ("ml",))
+    with pytest.raises(InputError, match=r"model.pt: a model of kind 'ml'; this needs one of \['pinn', 'physics'\]"):
+        load_checkpoint(path, ("pinn", "physics"))
 
 
 def test_evaluate_any_atom_order_and_plain_xyz(data, pool, tmp_path):

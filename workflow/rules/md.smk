@@ -112,7 +112,10 @@ rule md_figures:
         thermo=report(f"{MD_DIR}/figures/thermo.png", caption="../report/md_thermo.rst", category="Liquid MD"),
         rdf=report(f"{MD_DIR}/figures/rdf.png", caption="../report/md_rdf.rst", category="Liquid MD"),
         diffusion=report(f"{MD_DIR}/figures/diffusion.png", caption="../report/md_diffusion.rst", category="Liquid MD"),
-        tables=[f"{MD_DIR}/figures/rdf.csv", f"{MD_DIR}/figures/diffusion.csv"],
+        tables=[
+            report(f"{MD_DIR}/figures/rdf.csv", caption="../report/md_rdf_table.rst", category="Liquid MD"),
+            report(f"{MD_DIR}/figures/diffusion.csv", caption="../report/md_diffusion_table.rst", category="Liquid MD"),
+        ],
     params:
         runs=" ".join(f"{MD_DIR}/{p}" for p in MD["models"]),
         labels=" ".join(MD["models"]),

@@ -41,7 +41,7 @@ rule metrics:
         validated_models(),
     output:
         csv=report(f"{R}/validation/metrics.csv", caption="../report/metrics.rst", category="Accuracy"),
-        table=f"{R}/validation/metrics.md",
+        table=report(f"{R}/validation/metrics.md", caption="../report/metrics_summary.rst", category="Accuracy"),
     log:
         f"{R}/logs/metrics.log",
     benchmark:
@@ -82,7 +82,7 @@ rule optimizer_study:
     input:
         optimizer_study_models(),
     output:
-        runs=f"{R}/study/optimizer_runs.csv",
+        runs=report(f"{R}/study/optimizer_runs.csv", caption="../report/optimizer_runs.rst", category="Accuracy"),
         figure=report(f"{R}/figures/optimizer_study.png", caption="../report/optimizer_study.rst", category="Accuracy"),
     params:
         trainset=config["train"]["optimizer_study"]["trainset"],
@@ -103,7 +103,8 @@ rule learning_curves:
     input:
         learning_curve_predictions(),
     output:
-        table=f"{R}/study/learning_curves.csv",
+        table=report(f"{R}/study/learning_curves.csv", caption="../report/learning_curves_table.rst",
+                     category="Accuracy"),
         figure=report(f"{R}/figures/learning_curves.png", caption="../report/learning_curves.rst", category="Accuracy"),
     params:
         test_set=TRAINING_SETS[config["train"]["learning_curve"]["trainset"]],

@@ -1,4 +1,4 @@
-"""Analysis of MD trajectories: centre-of-mass MSD, self-diffusion, experiment.
+"""Analysis of MD trajectories: centre-of-mass MSD, self-diffusion, RDFs, experiment, figures.
 
 Modules:
 
@@ -10,5 +10,8 @@ Modules:
   into a centre-of-mass trajectory.
 - :mod:`pinnff.analysis.experimental` -- cited experimental reference data.
 - :mod:`pinnff.analysis.plots` -- MSD curves with their fit windows.
+- :mod:`pinnff.analysis.rdf` -- intermolecular radial distribution functions.
+- :mod:`pinnff.analysis.md_figures` -- thermo traces, RDFs and D of MD runs
+  (the ``pinnff md-figures`` subcommand).
 - :mod:`pinnff.analysis.commands` -- the ``pinnff diffusion`` subcommand.
 """

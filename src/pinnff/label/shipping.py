@@ -9,7 +9,6 @@ times. Tests re-hash every shipped file against its manifest.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import platform
 import shutil
@@ -18,15 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from pinnff.io.atomic import write_json
+from pinnff.io.digest import file_sha256
 from pinnff.io.structures import read_structures
 from pinnff.label.backends import level_tag
 
 MANIFEST = "manifest.json"
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _software() -> dict:
@@ -50,7 +45,7 @@ def chunk_record(path: Path) -> dict:
     engines |= {a.info["cp_engine"] for a in frames if "cp_engine" in a.info}  # counterpoise levels
     return {
         "file": path.name,
-        "sha256": sha256(path),
+        "sha256": file_sha256(path),
         "samples": len(frames),
         "failed": sum(a.info["label_status"] == "failed" for a in frames),
         "engines": sorted(engines),

@@ -1,4 +1,4 @@
-"""``pinnff build-box``, ``pinnff md`` and ``pinnff md-figures``: the liquid stage.
+"""``pinnff build-box`` and ``pinnff md``: the liquid stage.
 
 - ``build-box``: N pool conformers packed at a density (packmol), rigid-body
   MMFF94 relaxation; a periodic extxyz with per-atom ``mol_id``.
@@ -6,8 +6,6 @@
   equilibration, production (``md`` config section); resumable; writes
   ``production.extxyz``, ``thermo.csv`` and, when finished, ``summary.json``
   (steps, wall time, ns/day).
-- ``md-figures``: temperature/energy traces, O-O and C-C intermolecular RDFs,
-  and D with error bars against the cited experimental value.
 """
 
 from __future__ import annotations
@@ -139,21 +137,6 @@ def _start_fresh_if_inputs_changed(run, out: Path, fingerprint: str) -> None:
         handle.write(fingerprint + "\n")
 
 
-def _figures(args) -> None:
-    from pinnff.md.figures import diffusion_figure, rdf_figure, thermo_figure
-
-    if len(args.labels) != len(args.runs):
-        raise InputError(f"{len(args.runs)} runs but {len(args.labels)} labels")
-    md = section(args.settings, "md")
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = [Path(r) for r in args.runs]
-    thermo_figure(runs, args.labels, out / "thermo.png")
-    rdf_figure(runs, args.labels, md["rdf_max_A"], out / "rdf.png", out / "rdf.csv")
-    diffusion_figure(runs, args.labels, args.experimental, out / "diffusion.png", out / "diffusion.csv")
-    log.info("MD figures of %d runs -> %s", len(runs), out)
-
-
 def add_parser(subparsers) -> None:
     """Register the liquid-stage subcommands."""
     p = subparsers.add_parser("build-box", help="pack N pool conformers into a periodic liquid box")
@@ -173,12 +156,3 @@ def add_parser(subparsers) -> None:
     add_settings_argument(p, "md")
     p.add_argument("--out-dir", required=True, help="run folder: trajectory, thermo log, checkpoint, summary.json")
     p.set_defaults(func=_md)
-
-    p = subparsers.add_parser("md-figures", help="thermo traces, RDFs and D against experiment for MD runs")
-    p.add_argument("--runs", nargs="+", required=True, help="run folders (each with thermo.csv, "
-                   "production.extxyz and D.json)")
-    p.add_argument("--labels", nargs="+", required=True, help="one name per run")
-    p.add_argument("--experimental", help="cited experimental data (resources/experimental/*.yaml)")
-    add_settings_argument(p, "md")
-    p.add_argument("--out-dir", required=True)
-    p.set_defaults(func=_figures)

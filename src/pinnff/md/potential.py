@@ -29,6 +29,7 @@ from dataclasses import replace
 import torch
 
 from pinnff.errors import InputError
+from pinnff.model.store import PHYSICS_KINDS, load_model
 from pinnff.physics import degdme_topology, prior_parameters, total_energy
 from pinnff.physics.intramolecular import MMFFIntramolecular
 from pinnff.physics.settings import dtype as physics_dtype
@@ -107,22 +108,6 @@ class LiquidPotential(torch.nn.Module):
         return self.energy_terms(positions, cell)[0]
 
 
-def load_trained_model(path: str):
-    """A trained pinn/physics model from its checkpoint, frozen for inference."""
-    from pinnff.evaluate import _builders
-    from pinnff.model.physics_potential import PhysicsPotential
-    from pinnff.train.checkpoint import load_checkpoint
-
-    model, _ = load_checkpoint(path, _builders())
-    if not isinstance(model, PhysicsPotential):
-        raise InputError(f"{path}: a '{type(model).__name__}' predicts interaction energies only; "
-                         "MD needs a pinn or physics model (or the prior)")
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
-
-
 def load_valence(path: str | None, smiles: str) -> dict | None:
     """Refitted valence parameters written by ``pinnff fit-intramolecular`` (None: keep MMFF94)."""
     if path is None:
@@ -140,7 +125,7 @@ def load_liquid_potential(source: str, n_molecules: int, smiles: str, physics: d
                           valence: str | None = None) -> LiquidPotential:
     """The liquid potential of a trained checkpoint path, or of the classical prior (``source == "prior"``),
     with the valence parameters of ``valence`` (a ``pinnff fit-intramolecular`` file) when given."""
-    model = None if source == PRIOR else load_trained_model(source)
+    model = None if source == PRIOR else load_model(source, PHYSICS_KINDS)
     if model is not None and model.smiles != smiles:
         raise InputError(f"{source}: trained for {model.smiles}, the box holds {smiles}")
     return LiquidPotential(n_molecules, smiles, physics, model, load_valence(valence, smiles))

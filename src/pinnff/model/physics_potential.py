@@ -41,17 +41,19 @@ from pinnff.physics.pairs import segment_pairs
 
 KINDS = ("pinn", "physics")
 PAIRWISE_TERMS = ("multipole", "vdw", "charge_transfer")
-DEFAULT_PHYSICS = {"polarization": "mutual", "polarization_tol_debye": 1e-6, "penetration": True,
-                   "epsilon_rule": "HHG", "ct_cutoff_A": 6.0}
-"""Physics options of a model (stored in its checkpoint)."""
+
+
+def physics_options(options: dict | None = None) -> dict:
+    """A model's physics options (the ``train.amoeba`` config keys, stored in its checkpoint) with the
+    schema's defaults filled in; an unknown key or a bad value gives one :class:`InputError` line."""
+    from pinnff.config import validate_section
+
+    return validate_section(options, "train", "amoeba")
 
 
 def physics_settings(options: dict, terms: tuple[str, ...]) -> PhysicsSettings:
     """Non-periodic :class:`PhysicsSettings` for ``terms`` from a model's physics options."""
-    unknown = set(options) - set(DEFAULT_PHYSICS)
-    if unknown:
-        raise InputError(f"unknown physics options {sorted(unknown)}; expected {sorted(DEFAULT_PHYSICS)}")
-    o = {**DEFAULT_PHYSICS, **options}
+    o = physics_options(options)
     return PhysicsSettings(penetration=o["penetration"], epsilon_rule=o["epsilon_rule"], ct_cutoff=o["ct_cutoff_A"],
                            polarization=PolarizationSettings(solver=o["polarization"], tol=o["polarization_tol_debye"]),
                            terms=terms)
@@ -73,7 +75,7 @@ class PhysicsPotential(torch.nn.Module):
         if kind not in KINDS:
             raise InputError(f"physics model kind '{kind}' is not one of {list(KINDS)}")
         self.kind, self.smiles = kind, smiles
-        self.physics = {**DEFAULT_PHYSICS, **(physics or {})}
+        self.physics = physics_options(physics)
         self._pairwise = physics_settings(self.physics, PAIRWISE_TERMS)
         self._polarization = physics_settings(self.physics, ("polarization",))
         topology = degdme_topology(1, smiles)

@@ -2,7 +2,7 @@
 
 :class:`Electrostatics` holds, for one set of positions, parameters and
 cell: the checked cell and pair list, the lab-frame multipoles and their
-rows (:func:`multipole.rows`), the pair geometry within a cutoff,
+rows (:func:`rows`), the pair geometry within a cutoff,
 the gathered rows and pair invariants of a geometry, and the reciprocal
 space (plain Ewald or PME) whose potential of the permanent multipoles
 serves both the multipole energy and the permanent field. Everything is
@@ -16,16 +16,49 @@ from dataclasses import dataclass
 
 import torch
 
-from pinnff.physics.multipole import lab_frame, pair_terms, rows
+from pinnff.physics.frames import lab_multipoles
 from pinnff.physics.pairs import PairGeometry, PairList, electrostatic_pairs, pair_geometry
 from pinnff.physics.topology import Scales, Topology
+
+
+def lab_frame(positions, topology, params):
+    """Charges (n,), lab dipoles (n, 3) and lab Q = Theta/3 (n, 3, 3) from per-atom params."""
+    d, theta = lab_multipoles(positions, topology, params["dipole"], params["quadrupole"])
+    return params["charge"], d, theta / 3.0
+
+
+def rows(d: torch.Tensor, Q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-atom dipoles (n, 3) and Q (n, 3, 3) as rows: (3, n) and (9, n), Q row by row.
+
+    The pair kernels gather these for both atoms of every pair and work on
+    (k,) rows: a structure-of-arrays layout with no small per-pair matrices.
+    """
+    return d.T.contiguous(), Q.reshape(-1, 9).T.contiguous()
+
+
+def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.Tensor, qk: torch.Tensor) -> dict:
+    """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), dipoles
+    ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms.
+
+    Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
+    qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
+    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
+    """
+    qi_r = (qi * rv[None]).sum(1)
+    qk_r = (qk * rv[None]).sum(1)
+    return dict(
+        dir=(di * rv).sum(0), dkr=(dk * rv).sum(0), dik=(di * dk).sum(0),
+        qir=(qi_r * rv).sum(0), qkr=(qk_r * rv).sum(0), qik=(qi_r * qk_r).sum(0),
+        diqk=(di * qk_r).sum(0), dkqi=(dk * qi_r).sum(0), qiqk=(qi * qk).sum((0, 1)),
+        di=di, dk=dk, qi_r=qi_r, qk_r=qk_r,
+    )
 
 
 @dataclass
 class GatheredPairs:
     """Multipoles of both atoms of every pair of a geometry: ``rv`` (3, k) A, charges ``qi``, ``qk``
     (k,) e, dipoles ``di``, ``dk`` (3, k) e*A, Q = Theta/3 ``Qi``, ``Qk`` (3, 3, k) e*A^2, and
-    ``terms`` their invariants (:func:`multipole.pair_terms`)."""
+    ``terms`` their invariants (:func:`pair_terms`)."""
 
     rv: torch.Tensor
     qi: torch.Tensor

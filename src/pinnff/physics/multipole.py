@@ -19,45 +19,12 @@ from __future__ import annotations
 import torch
 
 from pinnff.physics import damping
-from pinnff.physics.frames import lab_multipoles
+from pinnff.physics.electrostatics import Electrostatics
 from pinnff.physics.pairs import PairList, Segments, energy_sum
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 COULOMB = 332.0637
 """Coulomb constant, kcal*A/(mol*e^2) (Tinker's ``electric``)."""
-
-
-def lab_frame(positions, topology, params):
-    """Charges (n,), lab dipoles (n, 3) and lab Q = Theta/3 (n, 3, 3) from per-atom params."""
-    d, theta = lab_multipoles(positions, topology, params["dipole"], params["quadrupole"])
-    return params["charge"], d, theta / 3.0
-
-
-def rows(d: torch.Tensor, Q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-atom dipoles (n, 3) and Q (n, 3, 3) as rows: (3, n) and (9, n), Q row by row.
-
-    The pair kernels gather these for both atoms of every pair and work on
-    (k,) rows: a structure-of-arrays layout with no small per-pair matrices.
-    """
-    return d.T.contiguous(), Q.reshape(-1, 9).T.contiguous()
-
-
-def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.Tensor, qk: torch.Tensor) -> dict:
-    """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), dipoles
-    ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms.
-
-    Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
-    qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
-    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
-    """
-    qi_r = (qi * rv[None]).sum(1)
-    qk_r = (qk * rv[None]).sum(1)
-    return dict(
-        dir=(di * rv).sum(0), dkr=(dk * rv).sum(0), dik=(di * dk).sum(0),
-        qir=(qi_r * rv).sum(0), qkr=(qk_r * rv).sum(0), qik=(qi_r * qk_r).sum(0),
-        diqk=(di * qk_r).sum(0), dkqi=(dk * qi_r).sum(0), qiqk=(qi * qk).sum((0, 1)),
-        di=di, dk=dk, qi_r=qi_r, qk_r=qk_r,
-    )
 
 
 def radial(r):
@@ -76,7 +43,7 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
 
     ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
     (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``t`` the
-    pair invariants of :func:`pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
+    pair invariants of :func:`electrostatics.pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
     GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
     of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
     channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped).
@@ -118,7 +85,6 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     same arguments, to share work with the polarization term (built here when None).
     """
     from pinnff.physics import ewald as ew
-    from pinnff.physics.electrostatics import Electrostatics
 
     if segments is not None and ewald is not None:
         raise ValueError("per-segment energies are non-periodic only")

@@ -99,7 +99,7 @@ def permanent_field_pairs(rv, t, qi, qk, f3, f5, f7):
     """Fields (f_i at i, f_k at k), each (3, k) e/A^2, of the permanent multipoles of pairs.
 
     ``rv`` (3, k) = x_k - x_i; ``t`` the invariants of
-    :func:`multipole.pair_terms`; charges ``qi, qk`` (k,); ``f3, f5, f7`` (k,)
+    :func:`electrostatics.pair_terms`; charges ``qi, qk`` (k,); ``f3, f5, f7`` (k,)
     the radial factors of 1/r^3, 3/r^5, 15/r^7 (damping and scale included).
     """
     f_i = -rv * (f3 * qk - f5 * t["dkr"] + f7 * t["qkr"]) - f3 * t["dk"] + 2.0 * f5 * t["qk_r"]

@@ -21,10 +21,9 @@ from pinnff.physics.topology import Scales
 
 def _section(section: dict | None) -> dict:
     """The section with the schema's defaults filled in (validated: one clear line on a bad key)."""
-    from pinnff.config import schema, validate
+    from pinnff.config import validate_section
 
-    sub = schema()["properties"]["physics"]
-    return validate(dict(section or {}), sub_schema=sub, where="config: physics")
+    return validate_section(section, "physics")
 
 
 def periodic_settings(section: dict | None = None) -> PhysicsSettings:

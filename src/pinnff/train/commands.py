@@ -1,5 +1,4 @@
-"""``pinnff train``: fit one model to one training file, validated on clean labels;
-``pinnff fit-intramolecular``: refit the MMFF94 valence terms to the DFT monomers under an MD potential."""
+"""``pinnff train``: fit one model to one training file, validated on clean labels."""
 
 from __future__ import annotations
 
@@ -10,9 +9,6 @@ from pinnff.config import add_settings_argument, section
 log = logging.getLogger(__name__)
 
 
-MODEL_KINDS = ("pinn", "physics", "ml")
-
-
 def build_model(kind: str, settings: dict):
     """A fresh model of ``kind`` (pinn | physics | ml) from the ``train`` config section."""
     from pinnff.errors import InputError
@@ -20,18 +16,19 @@ def build_model(kind: str, settings: dict):
     from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
     from pinnff.model.physics_potential import PhysicsPotential
+    from pinnff.model.store import KINDS, PHYSICS_KINDS
 
     if kind == "ml":
         ml = settings["ml"]
         descriptors = DescriptorConfig(radial_cutoff=ml["radial_cutoff_A"], angular_cutoff=ml["angular_cutoff_A"])
         return MLPotential(descriptors, hidden=tuple(ml["hidden"]))
-    if kind in ("pinn", "physics"):
+    if kind in PHYSICS_KINDS:
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
                                 physics=settings["amoeba"], prior_weight=pinn["prior_weight"],
                                 network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"])
-    raise InputError(f"model kind '{kind}' is not one of {list(MODEL_KINDS)}")
+    raise InputError(f"model kind '{kind}' is not one of {list(KINDS)}")
 
 
 def _train(args) -> None:
@@ -40,8 +37,9 @@ def _train(args) -> None:
 
     from pinnff.errors import InputError
     from pinnff.io.atomic import write_text
-    from pinnff.train.checkpoint import save_checkpoint
-    from pinnff.train.data import file_sha256, load_clusters
+    from pinnff.io.digest import file_sha256
+    from pinnff.model.clusters import load_clusters
+    from pinnff.model.store import save_checkpoint
     from pinnff.train.trainer import TrainSettings, train
 
     s = section(args.settings, "train")
@@ -71,45 +69,10 @@ def _train(args) -> None:
              result.grad_evals, result.wall_s)
 
 
-def _fit_intramolecular(args) -> None:
-    import torch
-
-    from pinnff.io.atomic import atomic_open, write_json
-    from pinnff.io.structures import read_structures
-    from pinnff.md.potential import PRIOR, load_trained_model
-    from pinnff.model.physics_potential import physics_settings
-    from pinnff.physics.intramolecular import MMFFIntramolecular
-    from pinnff.train.intramolecular import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence,
-                                             monomer_batch)
-
-    train = section(args.settings, "train")
-    if args.model == PRIOR:
-        model, options, smiles = None, train["amoeba"], args.smiles
-    else:
-        model = load_trained_model(args.model).double()
-        options, smiles = model.physics, model.smiles
-    physics = physics_settings(options, NONBONDED)
-    frames = {name: read_structures(path) for name, path in (("train", args.train), ("val", args.val),
-                                                              ("test", args.test))}
-    valence, report = fit_valence(smiles, frames["train"], frames["val"], model, physics,
-                                  IntramolecularSettings(**train["intramolecular"]))
-    offset = report["after"]["train"]["offset_kcal"]
-    test = monomer_batch(frames["test"], model, physics)
-    report["test"] = {"before": evaluate_valence(MMFFIntramolecular(smiles, nonbonded=False), test, offset=None),
-                      "after": evaluate_valence(valence, test, offset)}
-    report.update(model=args.model, smiles=smiles)
-    with atomic_open(args.out, "wb") as handle:
-        torch.save({"smiles": smiles, "valence": valence.state_dict()}, handle)
-    write_json(args.report, report)
-    log.info("valence refit under %s: test force RMSE %.3f -> %.3f kcal/mol/A, energy RMSE %.3f -> %.3f kcal/mol",
-             args.model, report["test"]["before"]["force_rmse_kcal_A"], report["test"]["after"]["force_rmse_kcal_A"],
-             report["test"]["before"]["energy_rmse_kcal"], report["test"]["after"]["energy_rmse_kcal"])
-
-
 def add_parser(subparsers) -> None:
     """Register ``pinnff train``."""
     p = subparsers.add_parser("train", help="train one model (interaction energies)")
-    p.add_argument("--model", required=True, help="model kind: " + " | ".join(MODEL_KINDS))
+    p.add_argument("--model", required=True, help="model kind: pinn | physics | ml")
     p.add_argument("--train", required=True, help="training file (possibly with label noise)")
     p.add_argument("--val", required=True, help="validation file (clean labels)")
     p.add_argument("--seed", type=int, default=0)
@@ -120,15 +83,3 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="checkpoint (.pt)")
     p.add_argument("--curve", required=True, help="training curve (CSV)")
     p.set_defaults(func=_train)
-
-    p = subparsers.add_parser("fit-intramolecular", help="refit the MMFF94 valence terms to DFT monomer energies "
-                              "and forces under an MD potential's non-bonded part")
-    p.add_argument("--model", required=True, help="trained pinn/physics checkpoint, or 'prior'")
-    p.add_argument("--smiles", default="COCCOCCOC", help="molecule (for the prior)")
-    p.add_argument("--train", required=True, help="labelled monomers with energies and forces")
-    p.add_argument("--val", required=True)
-    p.add_argument("--test", required=True)
-    add_settings_argument(p, "train")
-    p.add_argument("--out", required=True, help="fitted valence parameters (.pt, weights_only loadable)")
-    p.add_argument("--report", required=True, help="energy/force RMSEs before and after (JSON)")
-    p.set_defaults(func=_fit_intramolecular)

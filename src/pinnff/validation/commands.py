@@ -22,12 +22,11 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def _validate(args) -> None:
     import pandas as pd
 
-    from pinnff.evaluate import _builders
     from pinnff.io.atomic import write_text
-    from pinnff.train.checkpoint import load_checkpoint
+    from pinnff.model.store import load_checkpoint
     from pinnff.validation.predictions import predict_file
 
-    model, metadata = load_checkpoint(args.model, _builders())
+    model, metadata = load_checkpoint(args.model)
     tables = [predict_file(model, path, name) for name, path in _pairs(args.test, "--test").items()]
     table = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else pd.DataFrame()
     tags = {"model": metadata.get("model"), "trainset": args.trainset, "sigma_kcal": float(args.sigma),
@@ -71,14 +70,13 @@ def _figures(args) -> None:
 def _optimizer_study(args) -> None:
     import pandas as pd
 
-    from pinnff.evaluate import _builders
     from pinnff.io.atomic import write_text
-    from pinnff.train.checkpoint import load_checkpoint
+    from pinnff.model.store import load_checkpoint
     from pinnff.validation import figures
 
     rows = []
     for path in args.checkpoints:
-        _, meta = load_checkpoint(path, _builders())
+        _, meta = load_checkpoint(path)
         rows.append({"optimizer": meta["settings"]["optimizer"], "seed": meta["seed"], "model": meta["model"],
                      "trainset": args.trainset, "best_val_rmse_kcal": meta["best_val_rmse_kcal"],
                      "grad_evals": meta["grad_evals"], "wall_s": meta["wall_s"], "checkpoint": str(path)})

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from pinnff.io.structures import read_structures
-from pinnff.train.data import load_clusters
+from pinnff.model.clusters import load_clusters
 
 INFO_COLUMNS = ("n_molecules", "com_distance_A", "min_contact_A", "scan_id", "scan_shift_A")
 

@@ -6,10 +6,10 @@ import torch
 from ase import Atoms
 
 from pinnff.chem.molecule import symbols
-from pinnff.model.physics_potential import DEFAULT_PHYSICS, physics_settings
+from pinnff.md.valence_fit import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence, monomer_batch,
+                                   nonbonded)
+from pinnff.model.physics_potential import physics_settings
 from pinnff.physics.intramolecular import MMFFIntramolecular
-from pinnff.train.intramolecular import (NONBONDED, IntramolecularSettings, evaluate_valence, fit_valence,
-                                         monomer_batch, nonbonded)
 
 SMILES = "COCCOCCOC"
 
@@ -44,7 +44,7 @@ def labelled(pool, count, seed, module, settings):
 
 
 def test_fit_recovers_a_valence_teacher(pool):
-    settings = physics_settings(DEFAULT_PHYSICS, NONBONDED)
+    settings = physics_settings({}, NONBONDED)
     truth = teacher()
     train, val, test = (labelled(pool, n, seed, truth, settings) for n, seed in ((12, 0), (4, 1), (4, 2)))
     fitted, report = fit_valence(SMILES, train, val, None, settings,

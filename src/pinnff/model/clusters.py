@@ -1,4 +1,4 @@
-"""Labelled clusters as tensors for training and evaluation.
+"""Labelled clusters as tensors: what models take (``prepare``), training and validation read.
 
 A :class:`Cluster` holds one labelled structure of whole molecules: positions
 ``(n, 3)`` Angstrom, atomic numbers ``(n,)``, molecule index ``(n,)`` and the
@@ -8,7 +8,6 @@ its clean value.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +52,3 @@ def load_clusters(path: str | Path, dtype: torch.dtype = torch.float64) -> list[
         ))
     return clusters
 
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a data file (recorded in checkpoints)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

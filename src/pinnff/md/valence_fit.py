@@ -32,11 +32,12 @@ NONBONDED = ("multipole", "polarization", "vdw", "charge_transfer")
 
 @dataclass
 class IntramolecularSettings:
-    """``force_weight`` (A^2), ``prior_weight`` (kcal^2/mol^2), L-BFGS ``iterations``."""
+    """``force_weight`` (A^2), ``prior_weight`` (kcal^2/mol^2), L-BFGS ``iterations``: the
+    ``train.intramolecular`` config section (its defaults are the schema's)."""
 
-    force_weight: float = 1.0
-    prior_weight: float = 0.1
-    iterations: int = 100
+    force_weight: float
+    prior_weight: float
+    iterations: int
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Figures of the liquid stage: thermodynamic traces, RDFs, D against experiment (matplotlib, Agg).
+"""``pinnff md-figures``: figures of the liquid stage: thermodynamic traces, RDFs, D against experiment
+(matplotlib, Agg).
 
 Each run folder holds ``thermo.csv`` and ``production.extxyz`` from
 ``pinnff md`` and ``D.json`` from ``pinnff diffusion``.
@@ -7,12 +8,17 @@ Each run folder holds ``thermo.csv`` and ``production.extxyz`` from
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
+from pinnff.config import add_settings_argument, section
+from pinnff.errors import InputError
 from pinnff.io.atomic import atomic_open
 from pinnff.units import AVOGADRO
+
+log = logging.getLogger(__name__)
 
 
 def _pyplot():
@@ -128,3 +134,28 @@ def diffusion_figure(runs: list[Path], labels: list[str], experimental: str | No
                           "experiment": reference.value if reference is not None else np.nan})
     with atomic_open(table, "w") as handle:
         frame.to_csv(handle, index=False)
+
+
+def _figures(args) -> None:
+    if len(args.labels) != len(args.runs):
+        raise InputError(f"{len(args.runs)} runs but {len(args.labels)} labels")
+    md = section(args.settings, "md")
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [Path(r) for r in args.runs]
+    thermo_figure(runs, args.labels, out / "thermo.png")
+    rdf_figure(runs, args.labels, md["rdf_max_A"], out / "rdf.png", out / "rdf.csv")
+    diffusion_figure(runs, args.labels, args.experimental, out / "diffusion.png", out / "diffusion.csv")
+    log.info("MD figures of %d runs -> %s", len(runs), out)
+
+
+def add_parser(subparsers) -> None:
+    """Register ``pinnff md-figures``."""
+    p = subparsers.add_parser("md-figures", help="thermo traces, RDFs and D against experiment for MD runs")
+    p.add_argument("--runs", nargs="+", required=True, help="run folders (each with thermo.csv, "
+                   "production.extxyz and D.json)")
+    p.add_argument("--labels", nargs="+", required=True, help="one name per run")
+    p.add_argument("--experimental", help="cited experimental data (resources/experimental/*.yaml)")
+    add_settings_argument(p, "md")
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=_figures)
