@@ -77,6 +77,7 @@ def lab_multipoles(positions: torch.Tensor, topology: Topology, dipole: torch.Te
     from pinnff.physics.pairs import frozen
 
     rot = frozen(topology.memo, "frames", (positions,), lambda: frame_matrices(positions, topology))
-    d_lab = torch.einsum("nab,nb->na", rot, dipole)
-    q_lab = rot @ quadrupole @ rot.transpose(1, 2)
+    d_lab = (rot * dipole[:, None, :]).sum(-1)
+    rq = (rot[:, :, :, None] * quadrupole[:, None, :, :]).sum(2)  # R Theta; products beat batched 3x3 matmuls
+    q_lab = (rq[:, :, None, :] * rot[:, None, :, :]).sum(-1)  # (R Theta) R^T
     return d_lab, q_lab
