@@ -57,7 +57,9 @@ def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.T
 def _times_r(q: torch.Tensor, rv: torch.Tensor) -> torch.Tensor:
     """``Q r`` (3, k) of pair matrices ``q`` (3, 3, k) and vectors ``rv`` (3, k), column by column
     (cheaper to differentiate than a broadcast product over (3, 3, k))."""
-    return q[:, 0] * rv[0] + q[:, 1] * rv[1] + q[:, 2] * rv[2]
+    q0, q1, q2 = q.unbind(1)
+    x, y, z = rv.unbind(0)
+    return q0 * x + q1 * y + q2 * z
 
 
 class _PairTerms(dict):
