@@ -41,9 +41,10 @@ from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topolog
 from pinnff.physics.pairs import segment_pairs
 
 KINDS = ("pinn", "physics")
-RIGID_COPY_RMSD_A = 1e-6
-"""A: molecules closer than this after superposition count as rigid copies (one monomer energy);
-shipped coordinates carry 1e-8 A, so copies of a pool conformer match and nothing else does."""
+RIGID_COPY_RMSD_A = 1e-5
+"""A: molecules closer than this after superposition count as rigid copies (one monomer energy).
+Copies of a pool conformer differ by the rounding of their coordinates (1e-8 A in the shipped files,
+about 1e-6 A in float32); distinct conformers by tenths of an Angstrom."""
 PAIRWISE_TERMS = ("multipole", "vdw", "charge_transfer")
 DEFAULT_PHYSICS = {"polarization": "mutual", "polarization_tol_debye": 1e-6, "penetration": True,
                    "epsilon_rule": "HHG", "ct_cutoff_A": 6.0}
