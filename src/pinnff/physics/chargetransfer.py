@@ -25,8 +25,9 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
         pairs = build_pairs(positions, cell, cutoff)
     geo = pair_geometry(positions, pairs, cutoff)
     i, k, r = geo.i, geo.j, geo.r
-    weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper), lambda: -COULOMB * geo.gather(
-        list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype)) * quintic_taper(r, taper * cutoff, cutoff))
+    weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper),  # geometry only: built once
+                        lambda: -COULOMB * quintic_taper(r, taper * cutoff, cutoff)
+                        * geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype)))
     a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
     e = a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
     return energy_sum(e * weight, i, segments)
