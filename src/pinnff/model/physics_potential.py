@@ -30,6 +30,7 @@ molecules of ``smiles`` in template atom order (see
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from pinnff.errors import InputError
@@ -40,6 +41,10 @@ from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topolog
 from pinnff.physics.pairs import segment_pairs
 
 KINDS = ("pinn", "physics")
+RIGID_COPY_RMSD_A = 1e-5
+"""A: molecules closer than this after superposition count as rigid copies (one monomer energy).
+Copies of a pool conformer differ by the rounding of their coordinates (1e-8 A in the shipped files,
+about 1e-6 A in float32); distinct conformers by tenths of an Angstrom."""
 PAIRWISE_TERMS = ("multipole", "vdw", "charge_transfer")
 
 
@@ -57,6 +62,29 @@ def physics_settings(options: dict, terms: tuple[str, ...]) -> PhysicsSettings:
     return PhysicsSettings(penetration=o["penetration"], epsilon_rule=o["epsilon_rule"], ct_cutoff=o["ct_cutoff_A"],
                            polarization=PolarizationSettings(solver=o["polarization"], tol=o["polarization_tol_debye"]),
                            terms=terms)
+
+
+def rigid_copies(molecules: torch.Tensor, rmsd_A: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Molecules (m, n, 3) A that are rigid copies of one another (RMSD below ``rmsd_A`` after the best
+    proper rotation and translation; mirror images are not copies). Returns the first molecule of
+    each group, ``distinct`` (u,) int64, and ``copy_of`` (m,): each molecule's group (0..u-1)."""
+    from pinnff.geometry import kabsch_rmsd
+
+    x = molecules.detach().double().cpu().numpy()
+    if rmsd_A is None:
+        return torch.arange(len(x)), torch.arange(len(x))
+    i, j = np.triu_indices(x.shape[1], 1)
+    shape = np.linalg.norm(x[:, i] - x[:, j], axis=-1)  # (m, n(n-1)/2) internal distances
+    distinct, copy_of = [], []
+    for k in range(len(x)):
+        group = next((g for g, first in enumerate(distinct)
+                      if np.abs(shape[first] - shape[k]).max() < 4.0 * rmsd_A * np.sqrt(x.shape[1])
+                      and kabsch_rmsd(x[k], x[first]) < rmsd_A), None)
+        if group is None:
+            group = len(distinct)
+            distinct.append(k)
+        copy_of.append(group)
+    return torch.tensor(distinct, dtype=torch.long), torch.tensor(copy_of, dtype=torch.long)
 
 
 class PhysicsPotential(torch.nn.Module):
@@ -158,34 +186,44 @@ class PhysicsPotential(torch.nn.Module):
         return params
 
     # --- training on interaction energies ---------------------------------------
-    def prepare(self, clusters: list) -> dict:
+    def prepare(self, clusters: list, copy_rmsd_A: float | None = RIGID_COPY_RMSD_A) -> dict:
         """Batch of rigid clusters for :meth:`interaction_energies`.
 
-        Keys: ``positions`` (N, 3) every cluster, then every monomer copy;
+        Every cluster is one segment; so is every distinct monomer: molecules that are rigid
+        copies of one another (RMSD below ``copy_rmsd_A`` A after superposition by a proper
+        rotation; None: none are) have the same parameters and energy alone, so they share one
+        segment, solved once (liquid-like dimers reuse a few conformers).
+
+        Keys: ``positions`` (N, 3) every cluster, then every distinct monomer;
         ``gather`` (N,) row of the cluster atom each batch atom copies;
-        ``n_cluster_atoms``; ``n_molecules``; ``topology``; ``all_pairs`` and
-        ``inter_pairs`` (pair lists), ``segments``; ``segment_sample`` and
+        ``n_cluster_atoms``; ``n_molecules`` (in the clusters); ``topology``; ``all_pairs`` and
+        ``inter_pairs`` (pair lists), ``segments``; per term of E_int (each cluster, then each
+        molecule of each cluster): ``segment_of`` its segment, ``segment_sample`` its cluster and
         ``segment_sign`` (+1 cluster, -1 monomer); ``tiled`` (priors, types, molecule ids);
-        ``features`` (PINN only);
-        ``n_samples``.
+        ``reduction`` (N,) vdW site reductions; ``features`` (PINN only); ``n_samples``.
         """
         if not clusters:
             raise InputError("no clusters to prepare")
         counts = [self.molecule_count(c.numbers) for c in clusters]
         cluster_positions = torch.cat([c.positions for c in clusters]).to(next(self.parameters()).dtype)
         n_cluster_atoms, n_molecules = cluster_positions.shape[0], sum(counts)
-        sizes = [n * self.n_atoms for n in counts] + [self.n_atoms] * n_molecules
+        distinct, copy_of = rigid_copies(cluster_positions.reshape(n_molecules, self.n_atoms, 3), copy_rmsd_A)
+        sizes = [n * self.n_atoms for n in counts] + [self.n_atoms] * len(distinct)
         all_pairs, segments = segment_pairs(sizes)
         inter_pairs = all_pairs.select((all_pairs.j < n_cluster_atoms)
                                        & (all_pairs.i // self.n_atoms != all_pairs.j // self.n_atoms))
-        sample = torch.cat([torch.arange(len(clusters)), torch.arange(len(clusters)).repeat_interleave(torch.tensor(counts))])
-        sign = torch.cat([torch.ones(len(clusters)), -torch.ones(n_molecules)]).to(cluster_positions.dtype)
-        data = {"positions": torch.cat([cluster_positions, cluster_positions]),
-                "gather": torch.cat([torch.arange(n_cluster_atoms)] * 2), "n_cluster_atoms": n_cluster_atoms,
-                "n_molecules": n_molecules, "topology": degdme_topology(2 * n_molecules, self.smiles),
+        n = len(clusters)
+        sample = torch.cat([torch.arange(n), torch.arange(n).repeat_interleave(torch.tensor(counts))])
+        sign = torch.cat([torch.ones(n), -torch.ones(n_molecules)]).to(cluster_positions.dtype)
+        rows = (distinct[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
+        data = {"positions": torch.cat([cluster_positions, cluster_positions.index_select(0, rows)]),
+                "gather": torch.cat([torch.arange(n_cluster_atoms), rows]), "n_cluster_atoms": n_cluster_atoms,
+                "n_molecules": n_molecules, "topology": degdme_topology(n_molecules + len(distinct), self.smiles),
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
-                "segment_sample": sample, "segment_sign": sign, "n_samples": len(clusters)}
+                "segment_of": torch.cat([torch.arange(n), n + copy_of]), "segment_sample": sample,
+                "segment_sign": sign, "n_samples": n}
         t = data["tiled"] = self.tiled(n_molecules, cluster_positions.device)
+        data["reduction"] = t["reduction"].index_select(0, data["gather"])  # fixed: vdW sites are built once
         if self.kind == "pinn":
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
@@ -228,7 +266,8 @@ class PhysicsPotential(torch.nn.Module):
         positions = data["positions"]
         params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"),
                                       tiled=data["tiled"])
-        params = {k: v.index_select(0, data["gather"]) for k, v in params.items()}
+        params = {k: v.index_select(0, data["gather"]) for k, v in params.items() if k != "vdw_reduction"}
+        params["vdw_reduction"] = data["reduction"]
         _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
                                    pairs=data["inter_pairs"], segments=data["segments"])
         _, polarization = total_energy(positions, data["topology"], params, settings=self._polarization,
@@ -240,7 +279,8 @@ class PhysicsPotential(torch.nn.Module):
         out = {}
         for term, energy in self.segment_energies(data).items():
             total = energy.new_zeros(data["n_samples"])
-            out[term] = total.index_add(0, data["segment_sample"], data["segment_sign"].to(energy.dtype) * energy)
+            terms = data["segment_sign"].to(energy.dtype) * energy.index_select(0, data["segment_of"])
+            out[term] = total.index_add(0, data["segment_sample"], terms)
         return out
 
     def interaction_energies(self, data: dict) -> torch.Tensor:

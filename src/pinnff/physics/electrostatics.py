@@ -40,18 +40,41 @@ def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.T
     """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), dipoles
     ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms.
 
-    Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
+    Returns a mapping of (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
     qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
-    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
+    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r. Each is computed
+    on first access (the fields need fewer of them than the energy).
     """
-    qi_r = (qi * rv[None]).sum(1)
-    qk_r = (qk * rv[None]).sum(1)
-    return dict(
-        dir=(di * rv).sum(0), dkr=(dk * rv).sum(0), dik=(di * dk).sum(0),
-        qir=(qi_r * rv).sum(0), qkr=(qk_r * rv).sum(0), qik=(qi_r * qk_r).sum(0),
-        diqk=(di * qk_r).sum(0), dkqi=(dk * qi_r).sum(0), qiqk=(qi * qk).sum((0, 1)),
-        di=di, dk=dk, qi_r=qi_r, qk_r=qk_r,
-    )
+    return _PairTerms(rv, di, dk, qi, qk)
+
+
+def _times_r(q: torch.Tensor, rv: torch.Tensor) -> torch.Tensor:
+    """``Q r`` (3, k) of pair matrices ``q`` (3, 3, k) and vectors ``rv`` (3, k), column by column
+    (cheaper to differentiate than a broadcast product over (3, 3, k))."""
+    q0, q1, q2 = q.unbind(1)
+    x, y, z = rv.unbind(0)
+    return q0 * x + q1 * y + q2 * z
+
+
+class _PairTerms(dict):
+    """The invariants of :func:`pair_terms`, each built when first looked up."""
+
+    _BUILD = {
+        "qi_r": lambda t: _times_r(t.qi, t.rv), "qk_r": lambda t: _times_r(t.qk, t.rv),
+        "dir": lambda t: (t["di"] * t.rv).sum(0), "dkr": lambda t: (t["dk"] * t.rv).sum(0),
+        "dik": lambda t: (t["di"] * t["dk"]).sum(0), "qir": lambda t: (t["qi_r"] * t.rv).sum(0),
+        "qkr": lambda t: (t["qk_r"] * t.rv).sum(0), "qik": lambda t: (t["qi_r"] * t["qk_r"]).sum(0),
+        "diqk": lambda t: (t["di"] * t["qk_r"]).sum(0), "dkqi": lambda t: (t["dk"] * t["qi_r"]).sum(0),
+        "qiqk": lambda t: (t.qi * t.qk).sum((0, 1)),
+    }
+
+    def __init__(self, rv, di, dk, qi, qk):
+        super().__init__(di=di, dk=dk)
+        self.rv, self.qi, self.qk = rv, qi, qk
+
+    def __missing__(self, key):
+        value = self[key] = self._BUILD[key](self)
+        return value
 
 
 @dataclass

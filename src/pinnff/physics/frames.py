@@ -72,8 +72,19 @@ def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
 
 def lab_multipoles(positions: torch.Tensor, topology: Topology, dipole: torch.Tensor,
                    quadrupole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate local dipoles (n, 3) e*A and quadrupoles (n, 3, 3) e*A^2 to the lab frame."""
-    rot = frame_matrices(positions, topology)
-    d_lab = torch.einsum("nab,nb->na", rot, dipole)
-    q_lab = rot @ quadrupole @ rot.transpose(1, 2)
-    return d_lab, q_lab
+    """Rotate local dipoles (n, 3) e*A and quadrupoles (n, 3, 3) e*A^2 to the lab frame (the frames
+    of fixed positions are built once, :func:`pinnff.physics.pairs.frozen`)."""
+    from pinnff.physics.pairs import frozen
+
+    rot = frozen(topology.memo, "frames", (positions,), lambda: frame_matrices(positions, topology))
+    d_lab = (rot * dipole[:, None, :]).sum(-1)
+    return d_lab, _rotate(rot, quadrupole)
+
+
+def _rotate(rot: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """``R Theta R^T`` (n, 3, 3) as sums of column products with the atoms last (cheaper, forward and
+    backward, than batched 3 x 3 matrix products)."""
+    r0, r1, r2 = rot.permute(1, 2, 0).unbind(1)  # columns R[:, c], each (3, n)
+    t0, t1, t2 = theta.permute(1, 2, 0).unbind(0)  # rows Theta[c, :], each (3, n)
+    rt0, rt1, rt2 = (r0[:, None] * t0[None] + r1[:, None] * t1[None] + r2[:, None] * t2[None]).unbind(1)
+    return (rt0[:, None] * r0[None] + rt1[:, None] * r1[None] + rt2[:, None] * r2[None]).permute(2, 0, 1)

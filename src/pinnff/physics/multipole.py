@@ -38,7 +38,7 @@ def radial(r):
     return rr1, rr3, rr5, rr7, rr9
 
 
-def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
+def multipole_pair_energy(r, f, t, ci, ck, cp=None, rr=None) -> torch.Tensor:
     """Pair energies (k,) in e^2/A of multipole pairs at distances ``r`` (k,) A.
 
     ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
@@ -46,7 +46,8 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     pair invariants of :func:`electrostatics.pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
     GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
     of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
-    channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped).
+    channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped). ``rr``: :func:`radial`
+    of ``r`` when the caller has it.
     """
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
@@ -58,7 +59,7 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     if cp is None:
         return e
     zi, zk, ai, ak, scale = cp
-    rr = radial(r)
+    rr = radial(r) if rr is None else rr
     vi, vk = ci - zi, ck - zk
     gi = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ai))]
     gk = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ak))]
@@ -67,6 +68,24 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
     return e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
                 + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+
+
+def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype):
+    """Geometry-only pieces of the pair energy: the pairs that interact (non-zero scale; all under
+    Ewald), their scales (k,), :func:`radial` powers and the radial factors ``f`` of
+    :func:`multipole_pair_energy`."""
+    from pinnff.physics import ewald as ew
+
+    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, dtype))
+    if ewald is None:
+        keep = torch.nonzero(scale != 0).flatten()
+        geo, scale = geo.take(keep), scale.index_select(0, keep)
+    rr = radial(geo.r)
+    if ewald is None:
+        f = [scale * x for x in rr]
+    else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
+        f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(geo.r, ewald.beta), rr)]
+    return geo, scale, rr, f
 
 
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -92,23 +111,16 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
         shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald,
                                 scales=scales)
     geo = shared.geometry(ewald.cutoff if ewald is not None else cutoff)
-    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
-    if ewald is None:
-        keep = torch.nonzero(scale != 0).flatten()
-        geo, scale = geo.take(keep), scale.index_select(0, keep)
+    geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald),
+                                   lambda: _pair_factors(geo, topology, scales, ewald, positions.dtype))
     i, k, r = geo.i, geo.j, geo.r
-    rr = radial(r)
-    if ewald is None:
-        f = [scale * x for x in rr]
-    else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
-        f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(r, ewald.beta), rr)]
     cp = None
     if penetration:
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
         (zi, ai), (zk, ak) = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
         cp = (zi, zk, ai, ak, scale)
     g = shared.gathered(geo)
-    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp)
+    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp, rr)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
         q, d, Q = shared.q, shared.d, shared.Q

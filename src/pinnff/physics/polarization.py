@@ -115,65 +115,97 @@ def dipole_field_pairs(rv, mi, mk, f3, f5):
     return f_i, f_k
 
 
+def _static_factors(geo, topology: Topology, scales: Scales, ewald, dtype) -> dict:
+    """Geometry-only pieces of the polarization pairs: ``geo`` the pairs that couple (all under
+    Ewald), ``same_dp`` whether the d and p fields coincide, ``field`` (index of the pairs of
+    ``geo`` with a permanent field, None: all) and ``field_geo`` those pairs, ``base`` the
+    Ewald-screened point parts of the 1/r^3, 3/r^5, 15/r^7 factors (None without Ewald) of the field
+    pairs, ``d``, ``p`` those powers times the d and p scales of the field pairs, and ``u`` the first
+    two times the mutual scales of all pairs; the damping factors multiply them."""
+    p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
+    same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
+    if ewald is None:
+        keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
+        if not bool(keep.all()):
+            index = torch.nonzero(keep).flatten()
+            geo = geo.take(index)
+            p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
+    inv = 1.0 / geo.r
+    inv2 = inv * inv
+    rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
+    u = [u_scale * x for x in rr[:2]]
+    field, field_geo = None, geo
+    if ewald is not None:
+        from pinnff.physics import ewald as ew
+
+        base = [b - x for b, x in zip(ew.real_space_bn(geo.r, ewald.beta, 3)[1:], rr)]
+    else:
+        base = [None, None, None]
+        carries = (p_scale != 0) | (d_scale != 0)  # pairs that only couple induced dipoles (1-2, 1-3)
+        if not bool(carries.all()):
+            field = torch.nonzero(carries).flatten()
+            field_geo = geo.take(field)
+            p_scale, d_scale = p_scale[field], d_scale[field]
+            rr = [x.index_select(0, field) for x in rr]
+    return {"geo": geo, "same_dp": same_dp, "field": field, "field_geo": field_geo, "base": base,
+            "d": [d_scale * x for x in rr], "p": None if same_dp else [p_scale * x for x in rr], "u": u}
+
+
+def _plus(base, short_range):
+    """Ewald point part plus the damped short-range part of a radial factor (no point part: None)."""
+    return short_range if base is None else base + short_range
+
+
 class _Geometry:
     """Pairs, their damped and scaled radial factors, and the reciprocal space of one geometry,
     shared by every field evaluation (permanent field, each solver iteration)."""
 
     def __init__(self, shared, params, settings: PolarizationSettings):
         positions, topology, scales, ewald = shared.positions, shared.topology, shared.scales, shared.ewald
-        dtype = positions.dtype
         self.ewald, self.shared = ewald, shared
         geo = shared.geometry(None if ewald is None else ewald.cutoff)
-        p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
-        self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
-        if ewald is None:
-            keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
-            if not bool(keep.all()):
-                index = torch.nonzero(keep).flatten()
-                geo = geo.take(index)
-                p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
-        self.geo = geo
+        static = geo.cached(("polarization", id(topology), scales, ewald),
+                            lambda: _static_factors(geo, topology, scales, ewald, positions.dtype))
+        self.same_dp, geo = static["same_dp"], static["geo"]
+        self.geo, self.field_geo = geo, static["field_geo"]
         self.i, self.k, self.rvec, self.r = geo.i, geo.j, geo.rvec, geo.r
-        self.rv = shared.gathered(geo).rv
+        self.rv = geo.components()
         alpha = params["polarizability"]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
         pdik = pd.index_select(0, self.i) * pd.index_select(0, self.k)
+        field_pdik = pdik if static["field"] is None else pdik.index_select(0, static["field"])
         if settings.direct_damping == "aplus":
-            dir_damp = damping.thole_u15(self.r, pdik, settings.direct_thole)
+            dir_damp = damping.thole_u15(self.field_geo.r, field_pdik, settings.direct_thole)
         elif settings.direct_damping == "thole":
-            dir_damp = damping.thole_u3(self.r, pdik, settings.thole)
+            dir_damp = damping.thole_u3(self.field_geo.r, field_pdik, settings.thole)
         else:
             raise ValueError(f"unknown direct_damping {settings.direct_damping!r}")
         mut_damp = damping.thole_u3(self.r, pdik, settings.thole)[:2]
         self.n = positions.shape[0]
-        inv = 1.0 / self.r
-        inv2 = inv * inv
-        rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
         if ewald is not None:
-            from pinnff.physics import ewald as ew
-
-            base = [b - u for b, u in zip(ew.real_space_bn(self.r, ewald.beta, 3)[1:], rr)]
             self.recip = shared.reciprocal
-        else:
-            base = [0.0, 0.0, 0.0]
         # radial factors: Ewald-screened point part plus the damped, scaled short-range part
-        self.f_d = [b + d_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
-        self.f_p = self.f_d if self.same_dp else [b + p_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
-        self.f_u = [b + u_scale * l * u for b, l, u in zip(base[:2], mut_damp, rr[:2])]
+        base = static["base"]
+        self.f_d = [_plus(b, l * u) for b, l, u in zip(base, dir_damp, static["d"])]
+        self.f_p = self.f_d if self.same_dp else [_plus(b, l * u) for b, l, u in zip(base, dir_damp, static["p"])]
+        self.f_u = [_plus(b, l * u) for b, l, u in zip(base[:2], mut_damp, static["u"])]
 
-    def _accumulate(self, pair_fields):
-        """Sum per-pair fields (f_i at i, f_k at k), each (3, k), into (n, 3)."""
+    def _accumulate(self, pair_fields, geo=None):
+        """Sum per-pair fields (f_i at i, f_k at k), each (3, k), of the pairs of ``geo`` (default:
+        all coupled pairs) into (n, 3)."""
         f_i, f_k = pair_fields
+        geo = self.geo if geo is None else geo
         field = torch.zeros(3, self.n, dtype=f_i.dtype, device=f_i.device)
-        return field.index_add(1, self.i, f_i).index_add(1, self.k, f_k).T
+        return field.index_add(1, geo.i, f_i).index_add(1, geo.j, f_k).T
 
     def permanent_fields(self):
         """Damped permanent fields (n, 3) e/A^2 of the lab-frame multipoles: (E_d, E_p)."""
         q, d, Q = self.shared.q, self.shared.d, self.shared.Q
-        g = self.shared.gathered(self.geo)
-        e_d = self._accumulate(permanent_field_pairs(self.rv, g.terms, g.qi, g.qk, *self.f_d))
-        e_p = e_d if self.same_dp else self._accumulate(permanent_field_pairs(self.rv, g.terms, g.qi, g.qk,
-                                                                              *self.f_p))
+        geo = self.field_geo
+        g = self.shared.gathered(geo)
+        e_d = self._accumulate(permanent_field_pairs(g.rv, g.terms, g.qi, g.qk, *self.f_d), geo)
+        e_p = e_d if self.same_dp else self._accumulate(permanent_field_pairs(g.rv, g.terms, g.qi, g.qk,
+                                                                              *self.f_p), geo)
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
