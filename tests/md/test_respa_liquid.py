@@ -1,6 +1,7 @@
 """r-RESPA with hydrogen mass repartitioning on a small DEGDME box with the MD potential itself."""
 
 import numpy as np
+import pytest
 import torch
 
 from pinnff.md.integrator import (RespaIntegrator, SplitForces, Thermostat, kinetic_energy, maxwell_boltzmann,
@@ -45,3 +46,12 @@ def test_respa_with_hydrogen_mass_repartitioning_conserves_energy():
     assert totals.std() < 0.05 * fluctuation
     drift = np.polyfit(np.arange(len(totals)) * 3.0, totals, 1)[0] * len(totals) * 3.0  # kcal/mol over the run
     assert abs(drift) < 0.05 * fluctuation
+
+
+def test_fast_and_slow_energies_add_up_to_the_total():
+    atoms = two_molecule_box()
+    potential = LiquidPotential(2, "COCCOCCOC", PHYSICS)
+    x, cell = torch.as_tensor(atoms.positions), torch.as_tensor(atoms.cell.array)
+    total, parts = potential.energy_terms(x, cell)
+    assert float(potential.fast_energy(x)) == float(parts["intramolecular"])
+    assert float(potential.fast_energy(x) + potential.slow_energy(x, cell)) == pytest.approx(float(total), abs=1e-9)
