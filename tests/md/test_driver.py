@@ -43,15 +43,16 @@ def test_nve_respa_conserves_energy(tmp_path):
 
 @pytest.mark.parametrize("thermostat", ["bussi", "langevin"])
 def test_thermostats_hold_the_target_temperature(tmp_path, thermostat):
-    # 32 molecules, 189 degrees of freedom: one sample's T scatters by sqrt(2/189) = 10 %; 300 samples
-    # over 75 coupling times bring the mean's error to about 1 %, so 4 % is a 4 sigma bound
+    # 32 molecules, 189 degrees of freedom: one sample's T scatters by sqrt(2/189) = 10 %; the mean of the
+    # 300 correlated samples scatters by about 1.5 % between seeds (measured: 146.8-150.8 K over four runs),
+    # so 5 % is a > 3 sigma bound, and the seed is fixed
     settings = MDSettings(inner_step_fs=1.0, inner_steps=2, hydrogen_mass_amu=3.0, temperature_K=150.0,
                           equilibration_steps=100, production_steps=1500, production=thermostat, bussi_tau_fs=40.0,
                           production_friction_per_fs=0.02, sample_every=5, checkpoint_every=500, seed=11)
     MDRun(toy_box(32, edge_A=15.0), ToyLiquid(32), settings, tmp_path).run()
     thermo = pd.read_csv(tmp_path / "thermo.csv")
     production = thermo.temperature_K[thermo.phase == "production"]
-    assert production.mean() == pytest.approx(150.0, rel=0.04)
+    assert production.mean() == pytest.approx(150.0, rel=0.05)
     assert production.std() == pytest.approx(150.0 * np.sqrt(2 / 189), rel=0.25)  # canonical fluctuations
 
 
