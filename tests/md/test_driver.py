@@ -30,6 +30,29 @@ def test_killed_run_resumes_bit_for_bit(tmp_path, production):
     assert np.allclose(thermo.time_fs, thermo.step * 2.0)
 
 
+def expand_every_10_steps(run, phase, step):
+    """A stand-in for a barostat move: scale the cell and the positions by 1.001 (a hook of the loop)."""
+    if phase.name == "production" and step % 10 == 0:
+        run.set_cell(run.atoms.cell.array * 1.001)
+        run.state.positions = run.state.positions * 1.001
+        run.refresh()
+
+
+def test_a_hook_that_changes_the_cell_resumes_bit_for_bit(tmp_path):
+    settings = MDSettings(**SETTINGS, production="bussi")
+    MDRun(toy_box(), ToyLiquid(16), settings, tmp_path / "straight", hooks=(expand_every_10_steps,)).run()
+    with pytest.raises(KeyboardInterrupt):
+        MDRun(toy_box(), Interrupting(16, calls=52), settings, tmp_path / "killed",
+              hooks=(expand_every_10_steps,)).run()
+    MDRun(toy_box(), ToyLiquid(16), settings, tmp_path / "killed", hooks=(expand_every_10_steps,)).run()
+    for name in ("production.extxyz", "thermo.csv"):
+        assert (tmp_path / "straight" / name).read_bytes() == (tmp_path / "killed" / name).read_bytes()
+    from ase.io import read
+
+    last = read(tmp_path / "killed/production.extxyz", index=-1)
+    assert last.cell[0, 0] == pytest.approx(12.0 * 1.001 ** 4)
+
+
 def test_nve_respa_conserves_energy(tmp_path):
     settings = MDSettings(inner_step_fs=0.5, inner_steps=4, temperature_K=120.0, equilibration_steps=0,
                           production_steps=300, production="nve", sample_every=5, checkpoint_every=100)

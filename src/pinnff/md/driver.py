@@ -146,9 +146,15 @@ class MDRun:
         """The potential's Verlet list (None when it keeps none)."""
         return getattr(self.potential, "neighbors", None)
 
-    def refresh(self) -> None:
-        """Recompute both force parts at the current positions (after a hook moved atoms or the cell)."""
+    def set_cell(self, cell) -> None:
+        """Use the (3, 3) cell ``cell`` (A, rows are lattice vectors) from now on (frames and forces)."""
+        self.atoms.cell = np.asarray(cell, dtype=float)
+        self.cell = torch.as_tensor(self.atoms.cell.array, dtype=self.dtype, device=self.device)
         self.forces.cell = self.cell
+
+    def refresh(self) -> None:
+        """Recompute both force parts at the current positions (after a hook moved atoms or, through
+        :meth:`set_cell`, the cell)."""
         self.state = self.forces.state(self.state.positions, self.state.velocities)
 
     # --- state -------------------------------------------------------------
@@ -178,6 +184,8 @@ class MDRun:
             return 0, None
         data = np.load(self.checkpoint)
         self.state = State(**{name: torch.as_tensor(data[name], device=self.device) for name in State.FIELDS})
+        if self.cell is not None:  # a barostat hook may have changed it
+            self.set_cell(data["cell"])
         self.generator.set_state(torch.as_tensor(data["rng_state"]))
         if "neighbor_reference" in data and self.neighbors is not None:  # the very list the run was using
             self.neighbors.get(torch.as_tensor(data["neighbor_reference"], device=self.device), self.cell,
