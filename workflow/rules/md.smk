@@ -79,7 +79,7 @@ rule md:
         runtime=24 * 60,
     shell:
         "pinnff md --model {params.model} --box {input.box} --valence {input.valence} --physics '{params.physics}'"
-        " --settings '{params.settings}'"
+        " --settings '{params.settings}' --threads {threads}"
         " --out-dir {params.run_dir} > {log} 2>&1"
 
 

@@ -3,7 +3,8 @@
 - ``build-box``: N pool conformers packed at a density (packmol), rigid-body
   MMFF94 relaxation; a periodic extxyz with per-atom ``mol_id``.
 - ``md``: energy minimization with the MD potential (FIRE), Langevin
-  equilibration, production (``md`` config section); resumable; writes
+  equilibration, production (``md`` config section), r-RESPA dynamics in
+  torch (:mod:`pinnff.md.driver`); resumable; writes
   ``production.extxyz``, ``thermo.csv`` and, when finished, ``summary.json``
   (steps, wall time, ns/day).
 """
@@ -37,15 +38,19 @@ def _build_box(args) -> None:
 
 
 def md_settings(md: dict):
-    """:class:`pinnff.md.driver.MDSettings` of the ``md`` config section (times in fs -> steps)."""
+    """:class:`pinnff.md.driver.MDSettings` of the ``md`` config section (times in fs -> outer steps)."""
     from pinnff.md.driver import MDSettings
 
-    dt = md["timestep_fs"]
-    sample = max(1, round(md["sample_every_fs"] / dt))
-    checkpoint = max(sample, round(md["checkpoint_every_fs"] / dt / sample) * sample)
-    return MDSettings(timestep_fs=dt, temperature_K=md["temperature_K"],
-                      equilibration_steps=round(md["equilibration_ps"] * 1000 / dt),
-                      production_steps=round(md["production_ps"] * 1000 / dt),
+    inner, outer = md["inner_step_fs"], md["outer_step_fs"]
+    inner_steps = round(outer / inner)
+    if inner_steps < 1 or abs(inner_steps * inner - outer) > 1e-9 * outer:
+        raise InputError(f"config: md.outer_step_fs {outer} is not a whole multiple of md.inner_step_fs {inner}")
+    sample = max(1, round(md["sample_every_fs"] / outer))
+    checkpoint = max(sample, round(md["checkpoint_every_fs"] / outer / sample) * sample)
+    return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, hydrogen_mass_amu=md["hydrogen_mass_amu"],
+                      temperature_K=md["temperature_K"],
+                      equilibration_steps=round(md["equilibration_ps"] * 1000 / outer),
+                      production_steps=round(md["production_ps"] * 1000 / outer),
                       equilibration_friction_per_fs=md["equilibration_friction_per_fs"], production=md["production"],
                       bussi_tau_fs=md["bussi_tau_fs"], production_friction_per_fs=md["production_friction_per_fs"],
                       sample_every=sample, checkpoint_every=checkpoint, seed=md["box_seed"],
@@ -78,18 +83,23 @@ def _md(args) -> None:
     from pinnff.physics.settings import dtype as physics_dtype
 
     md, physics = section(args.settings, "md"), section(args.physics, "physics")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     (atoms,) = read_structures(args.box)
     smiles = atoms.info.get("smiles", args.smiles)
     n_molecules = int(np.max(atoms.arrays["mol_id"])) + 1
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
+    dtype = physics_dtype(physics)
     potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence)
-    atoms.calc = PotentialCalculator(potential, dtype=physics_dtype(physics), device=device)
-    run = MDRun(atoms, atoms.calc, md_settings(md), out)
+    settings = md_settings(md)
+    run = MDRun(atoms, potential.to(device), settings, out, device=device, dtype=dtype)
     _start_fresh_if_inputs_changed(run, out, _fingerprint(args, md, physics))
-    if not run.checkpoint.exists():
+    if not run.checkpoint.exists():  # FIRE through ASE; the dynamics then start from the minimized positions
+        atoms.calc = PotentialCalculator(potential, dtype=dtype, device=device)
         _minimize(atoms, md["minimize_steps"], md["minimize_fmax_kcal_A"], out)
+        atoms.calc = None
     start, first = time.perf_counter(), run.completed_steps()
     try:
         run.run()
@@ -97,17 +107,18 @@ def _md(args) -> None:
         raise InputError(f"{args.out_dir}: MD stopped: {exc} (last good frame kept in {run.trajectory})") from None
     wall = time.perf_counter() - start
     steps = run.completed_steps() - first
-    settings = run.settings
-    ns_per_day = steps * settings.timestep_fs * 1e-6 / (wall / 86400.0) if steps else float("nan")
+    ns_per_day = steps * settings.outer_step_fs * 1e-6 / (wall / 86400.0) if steps else float("nan")
     write_json(out / "summary.json", {
         "model": args.model, "valence": args.valence or "MMFF94", "potential": potential.name,
         "n_molecules": n_molecules, "n_atoms": len(atoms),
-        "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(physics_dtype(physics)),
-        "timestep_fs": settings.timestep_fs, "equilibration_steps": settings.equilibration_steps,
+        "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(dtype),
+        "inner_step_fs": settings.inner_step_fs, "outer_step_fs": settings.outer_step_fs,
+        "hydrogen_mass_amu": settings.hydrogen_mass_amu, "equilibration_steps": settings.equilibration_steps,
         "production_steps": settings.production_steps, "production": settings.production,
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,
+        "neighbor_rebuilds_per_ps": run.rebuilds / (steps * settings.outer_step_fs / 1000.0) if steps else None,
         "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})
-    log.info("%s: %d steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
+    log.info("%s: %d outer steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
 
 
 def _fingerprint(args, md: dict, physics: dict) -> str:
@@ -153,6 +164,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--smiles", default="COCCOCCOC", help="molecule, when the box file does not name it")
     p.add_argument("--physics", metavar="JSON|FILE", help="the 'physics' config section (PME, cutoffs, solver)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     add_settings_argument(p, "md")
     p.add_argument("--out-dir", required=True, help="run folder: trajectory, thermo log, checkpoint, summary.json")
     p.set_defaults(func=_md)

@@ -1,36 +1,45 @@
-"""Resumable MD for any ASE calculator: equilibration, then production.
+"""Resumable torch MD: phases of r-RESPA dynamics with checkpoints, samples and blow-up detection.
 
-Phases run back to back: ``equilibration`` (Langevin at the target
-temperature) then ``production`` with dynamics that are not distorted: NVE
-(velocity Verlet), stochastic velocity rescaling (Bussi, weak coupling) or
-Langevin with a small friction. Every ``sample_every`` steps a frame is
-appended to ``production.extxyz`` (production only) and a row to
-``thermo.csv``; every ``checkpoint_every`` steps the full state (positions,
-velocities, step, phase, random-generator state) is written atomically to
-``checkpoint.npz``. A killed run restarts from its last checkpoint and
-continues exactly as if it had never stopped: output written after the
-checkpoint is dropped and regenerated identically.
+A run is a list of :class:`Phase` (name, outer steps, thermostat), by default
+``equilibration`` (Langevin at the target temperature) then ``production``
+with dynamics that are not distorted: NVE, stochastic velocity rescaling
+(Bussi, weak coupling) or Langevin with a small friction. Every outer step
+is one :meth:`pinnff.md.integrator.RespaIntegrator.step` on tensors that
+stay on the potential's device; nothing leaves it except at sampling. After
+each outer step every ``hook(run, phase, step)`` is called (e.g. a Monte Carlo
+barostat move; a hook that changes positions or the cell calls
+:meth:`MDRun.refresh`).
+
+Every ``sample_every`` outer steps a frame is appended to
+``production.extxyz`` (production only; ``time_fs`` and ``step`` in its
+info) and a row to ``thermo.csv``; every ``checkpoint_every`` outer steps the
+full state (positions, velocities, both force parts, step, the torch
+generator's state, the neighbour list's build positions, the file sizes) is
+written atomically to ``checkpoint.npz``. A killed run restarts from its
+last checkpoint and continues bit for bit as if it had never stopped: output
+written after the checkpoint is dropped and regenerated identically.
 
 Blow-up detection stops the run with :class:`BlowUp` (and a clear message)
 when the temperature, the largest force or the total-energy drift (NVE)
 leaves its bound; the last good frame stays in the files.
 
-Units: fs, K, Angstrom; energies in the logs are kcal/mol (ASE's eV are
-converted here, at the boundary).
+Units: fs, K, Angstrom, amu, kcal/mol.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import torch
 
 from pinnff.io.atomic import atomic_open
-from pinnff.units import EV_TO_KCAL
+from pinnff.md.integrator import (THERMOSTATS, RespaIntegrator, SplitForces, State, Thermostat,
+                                  kinetic_energy, maxwell_boltzmann, repartition_hydrogen_masses, temperature)
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +50,26 @@ class BlowUp(RuntimeError):
     """The simulation left its physical bounds."""
 
 
+@dataclass(frozen=True)
+class Phase:
+    """``steps`` outer steps of ``thermostat`` dynamics, called ``name`` in the outputs."""
+
+    name: str
+    steps: int
+    thermostat: Thermostat
+
+
 @dataclass
 class MDSettings:
-    """MD protocol. Times in fs, temperature in K, friction in 1/fs, forces in kcal/mol/A."""
+    """MD protocol. Times in fs, temperature in K, friction in 1/fs, forces in kcal/mol/A, masses amu.
 
-    timestep_fs: float = 1.0
+    The outer step is ``inner_steps * inner_step_fs``; step counts are outer steps.
+    ``hydrogen_mass_amu``: hydrogen mass repartitioning (None: natural masses).
+    """
+
+    inner_step_fs: float = 1.0
+    inner_steps: int = 1
+    hydrogen_mass_amu: float | None = None
     temperature_K: float = 298.15
     equilibration_steps: int = 1000
     production_steps: int = 10000
@@ -61,67 +85,111 @@ class MDSettings:
     max_drift_kcal_per_atom: float = 0.5
 
     def __post_init__(self):
-        if self.production not in ("nve", "bussi", "langevin"):
-            raise ValueError(f"production dynamics '{self.production}' is not one of nve, bussi, langevin")
+        if self.production not in THERMOSTATS:
+            raise ValueError(f"production dynamics '{self.production}' is not one of {', '.join(THERMOSTATS)}")
         if self.checkpoint_every % self.sample_every:
             raise ValueError("checkpoint_every must be a multiple of sample_every")
 
+    @property
+    def outer_step_fs(self) -> float:
+        return self.inner_step_fs * self.inner_steps
 
-def _integrator(atoms, phase: str, s: MDSettings, rng: np.random.Generator):
-    from ase import units
-    from ase.md.bussi import Bussi
-    from ase.md.langevin import Langevin
-    from ase.md.verlet import VelocityVerlet
+    def phases(self) -> list[Phase]:
+        """Langevin equilibration, then production with the chosen dynamics."""
+        t = self.temperature_K
+        production = {"nve": Thermostat("nve", t),
+                      "bussi": Thermostat("bussi", t, tau_fs=self.bussi_tau_fs),
+                      "langevin": Thermostat("langevin", t, friction_per_fs=self.production_friction_per_fs)}
+        return [Phase("equilibration", self.equilibration_steps,
+                      Thermostat("langevin", t, friction_per_fs=self.equilibration_friction_per_fs)),
+                Phase("production", self.production_steps, production[self.production])]
 
-    dt = s.timestep_fs * units.fs
-    if phase == "equilibration":
-        return Langevin(atoms, dt, temperature_K=s.temperature_K, friction=s.equilibration_friction_per_fs / units.fs,
-                        fixcm=False, rng=rng)
-    if s.production == "nve":
-        return VelocityVerlet(atoms, dt)
-    if s.production == "bussi":
-        return Bussi(atoms, dt, temperature_K=s.temperature_K, taut=s.bussi_tau_fs * units.fs, rng=rng)
-    return Langevin(atoms, dt, temperature_K=s.temperature_K, friction=s.production_friction_per_fs / units.fs,
-                    fixcm=False, rng=rng)
+
+def md_masses(atoms, potential, hydrogen_mass_amu: float | None) -> torch.Tensor:
+    """(n,) amu float64: the atoms' masses, hydrogen-repartitioned along ``potential.bonds`` when asked."""
+    masses = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
+    if hydrogen_mass_amu is None:
+        return masses
+    hydrogen = torch.as_tensor(np.array(atoms.get_chemical_symbols()) == "H")
+    return repartition_hydrogen_masses(masses, potential.bonds.cpu(), hydrogen_mass_amu, hydrogen)
 
 
 class MDRun:
-    """One MD run in ``out_dir``; call :meth:`run` (again after a kill to resume)."""
+    """One MD run of ``potential`` (``fast_energy``/``slow_energy``, see
+    :class:`pinnff.md.integrator.SplitForces`) from ``atoms`` (start positions, cell, symbols,
+    per-atom arrays such as ``mol_id`` for the frames) in ``out_dir``; call :meth:`run` (again
+    after a kill to resume). ``phases`` default to ``settings.phases()``.
+    """
 
-    def __init__(self, atoms, calculator, settings: MDSettings, out_dir: str | Path):
-        self.atoms, self.settings, self.out = atoms, settings, Path(out_dir)
-        self.atoms.calc = calculator
+    def __init__(self, atoms, potential, settings: MDSettings, out_dir: str | Path, *, device: str = "cpu",
+                 dtype: torch.dtype = torch.float64, phases: list[Phase] | None = None,
+                 hooks: tuple[Callable, ...] = ()):
+        self.atoms, self.potential, self.settings, self.out = atoms, potential, settings, Path(out_dir)
+        self.device, self.dtype = torch.device(device), dtype
+        self.phases = settings.phases() if phases is None else phases
+        self.hooks = hooks
         self.out.mkdir(parents=True, exist_ok=True)
         self.trajectory = self.out / "production.extxyz"
         self.thermo = self.out / "thermo.csv"
         self.checkpoint = self.out / "checkpoint.npz"
+        self.masses = md_masses(atoms, potential, settings.hydrogen_mass_amu).to(self.device)
+        self.cell = torch.as_tensor(atoms.cell.array, dtype=dtype, device=self.device) if atoms.pbc.any() else None
+        self.forces = SplitForces(potential, self.cell, dtype, split=settings.inner_steps > 1)
+        self.generator = torch.Generator(device=self.device)
+        self.integrator = RespaIntegrator(self.forces, self.masses, settings.inner_step_fs, settings.inner_steps,
+                                          self.generator)
+        self.state: State | None = None
+        self.rebuilds = 0
+
+    @property
+    def neighbors(self):
+        """The potential's Verlet list (None when it keeps none)."""
+        return getattr(self.potential, "neighbors", None)
+
+    def set_cell(self, cell) -> None:
+        """Use the (3, 3) cell ``cell`` (A, rows are lattice vectors) from now on (frames and forces)."""
+        self.atoms.cell = np.asarray(cell, dtype=float)
+        self.cell = torch.as_tensor(self.atoms.cell.array, dtype=self.dtype, device=self.device)
+        self.forces.cell = self.cell
+
+    def refresh(self) -> None:
+        """Recompute both force parts at the current positions (after a hook moved atoms or, through
+        :meth:`set_cell`, the cell)."""
+        self.state = self.forces.state(self.state.positions, self.state.velocities)
 
     # --- state -------------------------------------------------------------
-    def _save_checkpoint(self, step: int, rng: np.random.Generator, reference_etot: float | None) -> None:
+    def _save_checkpoint(self, step: int, reference_etot: float | None) -> None:
+        arrays = {name: getattr(self.state, name).cpu().numpy() for name in State.FIELDS}
+        neighbors = self.neighbors
+        if neighbors is not None and neighbors.reference is not None:
+            arrays["neighbor_reference"] = neighbors.reference.cpu().numpy()
         buffer = io.BytesIO()
-        np.savez(buffer, positions=self.atoms.positions, momenta=self.atoms.get_momenta(), cell=self.atoms.cell.array,
-                 step=step, rng_state=json.dumps(rng.bit_generator.state),
+        np.savez(buffer, **arrays, cell=self.atoms.cell.array, step=step,
+                 rng_state=self.generator.get_state().numpy(),
                  reference_etot=np.nan if reference_etot is None else reference_etot,
                  trajectory_bytes=self.trajectory.stat().st_size if self.trajectory.exists() else 0,
                  thermo_bytes=self.thermo.stat().st_size if self.thermo.exists() else 0)
         with atomic_open(self.checkpoint, "wb") as handle:
             handle.write(buffer.getvalue())
 
-    def _restore(self) -> tuple[int, np.random.Generator, float | None]:
-        rng = np.random.default_rng(self.settings.seed)
+    def _restore(self) -> tuple[int, float | None]:
         if not self.checkpoint.exists():
-            from ase.md.velocitydistribution import Stationary, thermalize_momenta
-
-            thermalize_momenta(self.atoms, self.settings.temperature_K, rng=rng)
-            Stationary(self.atoms)
+            self.generator.manual_seed(self.settings.seed)
+            positions = torch.as_tensor(self.atoms.positions, dtype=torch.float64, device=self.device)
+            first = self.phases[0].thermostat.temperature_K if self.phases else self.settings.temperature_K
+            velocities = maxwell_boltzmann(self.masses, first, self.generator)
+            self.state = self.forces.state(positions, velocities)
             for path in (self.trajectory, self.thermo):
                 path.unlink(missing_ok=True)
-            return 0, rng, None
+            return 0, None
         data = np.load(self.checkpoint)
-        self.atoms.positions = data["positions"]
-        self.atoms.set_momenta(data["momenta"])
-        self.atoms.cell = data["cell"]
-        rng.bit_generator.state = json.loads(str(data["rng_state"]))
+        self.state = State(**{name: torch.as_tensor(data[name], device=self.device) for name in State.FIELDS})
+        if self.cell is not None:  # a barostat hook may have changed it
+            self.set_cell(data["cell"])
+        self.generator.set_state(torch.as_tensor(data["rng_state"]))
+        if "neighbor_reference" in data and self.neighbors is not None:  # the very list the run was using
+            self.neighbors.get(torch.as_tensor(data["neighbor_reference"], device=self.device), self.cell,
+                               rebuild=True)
         for path, size in ((self.trajectory, int(data["trajectory_bytes"])), (self.thermo, int(data["thermo_bytes"]))):
             if path.exists():
                 with open(path, "r+b") as handle:  # drop output written after the checkpoint
@@ -129,10 +197,10 @@ class MDRun:
         reference = float(data["reference_etot"])
         step = int(data["step"])
         log.info("resuming from step %d", step)
-        return step, rng, None if np.isnan(reference) else reference
+        return step, None if np.isnan(reference) else reference
 
     def completed_steps(self) -> int:
-        """Steps finished and checkpointed so far (0 before the first checkpoint)."""
+        """Outer steps finished and checkpointed so far (0 before the first checkpoint)."""
         if not self.checkpoint.exists():
             return 0
         return int(np.load(self.checkpoint)["step"])
@@ -141,12 +209,13 @@ class MDRun:
     def _record(self, step: int, phase: str, reference_etot: float | None) -> float:
         from ase.io import write
 
-        s = self.settings
-        epot = self.atoms.get_potential_energy() * EV_TO_KCAL
-        ekin = self.atoms.get_kinetic_energy() * EV_TO_KCAL
-        temperature = self.atoms.get_temperature()
-        max_force = float(np.linalg.norm(self.atoms.get_forces(), axis=1).max()) * EV_TO_KCAL
-        row = [step, step * s.timestep_fs, phase, temperature, epot, ekin, epot + ekin, max_force]
+        s, state = self.settings, self.state
+        epot = float(state.potential_energy)
+        ekin = float(kinetic_energy(state.velocities, self.masses))
+        t = float(temperature(state.velocities, self.masses))
+        max_force = float(torch.linalg.norm(state.fast_forces + state.slow_forces, dim=1).max())
+        time_fs = step * s.outer_step_fs
+        row = [step, time_fs, phase, t, epot, ekin, epot + ekin, max_force]
         new = not self.thermo.exists()
         with open(self.thermo, "a") as handle:
             if new:
@@ -155,44 +224,63 @@ class MDRun:
         if phase == "production":
             frame = self.atoms.copy()
             frame.calc = None
-            frame.info = {"time_fs": step * s.timestep_fs, "step": step}
+            frame.positions = state.positions.cpu().numpy()
+            frame.info = {"time_fs": time_fs, "step": step}
             frame.arrays.pop("momenta", None)
             with open(self.trajectory, "a") as handle:
                 write(handle, frame, format="extxyz")
-        if temperature > s.max_temperature_factor * s.temperature_K:
-            raise BlowUp(f"step {step}: temperature {temperature:.0f} K exceeds {s.max_temperature_factor} x target")
+        target = self._phase_at(step)[0].thermostat.temperature_K
+        if t > s.max_temperature_factor * target:
+            raise BlowUp(f"step {step}: temperature {t:.0f} K exceeds {s.max_temperature_factor} x target")
         if max_force > s.max_force_kcal_A:
             raise BlowUp(f"step {step}: force {max_force:.0f} kcal/mol/A exceeds {s.max_force_kcal_A}")
-        if phase == "production" and s.production == "nve" and reference_etot is not None:
-            drift = abs(epot + ekin - reference_etot) / len(self.atoms)
+        if self._phase_at(step)[0].thermostat.kind == "nve" and reference_etot is not None:
+            drift = abs(epot + ekin - reference_etot) / len(self.masses)
             if drift > s.max_drift_kcal_per_atom:
                 raise BlowUp(f"step {step}: energy drift {drift:.3f} kcal/mol/atom exceeds {s.max_drift_kcal_per_atom}")
         return epot + ekin
 
+    def _phase_at(self, step: int) -> tuple[Phase, int]:
+        """The phase that outer step ``step`` (1-based; 0 = the start) belongs to, and that phase's last step."""
+        end = 0
+        for phase in self.phases:
+            end += phase.steps
+            if step <= end and phase.steps:
+                return phase, end
+        return self.phases[-1], end
+
     # --- main loop -----------------------------------------------------------
     def run(self) -> None:
-        """Run (or resume) both phases to the end; raises :class:`BlowUp` on instability."""
+        """Run (or resume) every phase to the end; raises :class:`BlowUp` on instability."""
         from tqdm import tqdm
 
         s = self.settings
-        step, rng, reference = self._restore()
-        total = s.equilibration_steps + s.production_steps
+        step, reference = self._restore()
+        total = sum(phase.steps for phase in self.phases)
+        first = step
+        neighbors = self.neighbors
+        builds_before = neighbors.builds if neighbors is not None else 0
         if step == 0:
-            self._record(0, "equilibration" if s.equilibration_steps else "production", None)
-            self._save_checkpoint(0, rng, None)
-        with tqdm(total=total, initial=step, desc="MD", unit="step") as bar:
+            self._record(0, self._phase_at(0)[0].name, None)
+            self._save_checkpoint(0, None)
+        with tqdm(total=total, initial=step, desc="MD", unit="step", mininterval=10) as bar:
             while step < total:
-                phase = "equilibration" if step < s.equilibration_steps else "production"
-                boundary = s.equilibration_steps if phase == "equilibration" else total
-                dynamics = _integrator(self.atoms, phase, s, rng)
-                while step < boundary:
-                    block = min(s.sample_every - step % s.sample_every, boundary - step)
-                    dynamics.run(block)
-                    step += block
-                    bar.update(block)
-                    if step % s.sample_every == 0 or step == boundary:
-                        etot = self._record(step, phase, reference)
-                        if phase == "production" and reference is None:
-                            reference = etot
-                    if step % s.checkpoint_every == 0 or step == total:
-                        self._save_checkpoint(step, rng, reference)
+                phase, boundary = self._phase_at(step + 1)
+                self.state = self.integrator.step(self.state, phase.thermostat)
+                step += 1
+                bar.update(1)
+                for hook in self.hooks:
+                    hook(self, phase, step)
+                if step % s.sample_every == 0 or step == boundary:
+                    etot = self._record(step, phase.name, reference)
+                    if phase.thermostat.kind == "nve" and reference is None:
+                        reference = etot  # drift is measured from the phase's first sample
+                if step == boundary:
+                    reference = None
+                if step % s.checkpoint_every == 0 or step == total:
+                    self._save_checkpoint(step, reference)
+        if neighbors is not None:
+            self.rebuilds = neighbors.builds - builds_before
+            picoseconds = (step - first) * s.outer_step_fs / 1000.0
+            log.info("neighbour list: %d rebuilds in %.2f ps (%.1f per ps)", self.rebuilds, picoseconds,
+                     self.rebuilds / picoseconds if picoseconds else float("nan"))

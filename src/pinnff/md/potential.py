@@ -92,8 +92,7 @@ class LiquidPotential(torch.nn.Module):
             self._tiled = {key: self.model.tiled(self.n_molecules, positions.device)}
         return self.model.atom_parameters(positions, self.n_molecules, tiled=self._tiled[key])
 
-    def energy_terms(self, positions: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """Total energy (kcal/mol) and its parts (valence and each non-bonded term)."""
+    def _nonbonded(self, positions: torch.Tensor, cell: torch.Tensor, intramolecular) -> tuple[torch.Tensor, dict]:
         expected = self.n_molecules * self.valence.n_per_molecule
         if positions.shape != (expected, 3):
             raise InputError(f"positions {tuple(positions.shape)} do not match {self.n_molecules} molecules "
@@ -102,10 +101,33 @@ class LiquidPotential(torch.nn.Module):
             raise InputError("the liquid potential is periodic: give a cell")
         params = self.atom_parameters(positions)
         return total_energy(positions, self.topology, params, cell, settings=self.settings,
-                            intramolecular=self.valence, neighbors=self.neighbors)
+                            intramolecular=intramolecular, neighbors=self.neighbors)
+
+    def energy_terms(self, positions: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Total energy (kcal/mol) and its parts (valence and each non-bonded term)."""
+        return self._nonbonded(positions, cell, self.valence)
 
     def forward(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         return self.energy_terms(positions, cell)[0]
+
+    def fast_energy(self, positions: torch.Tensor) -> torch.Tensor:
+        """The valence energy (kcal/mol): the fast forces of multiple time stepping."""
+        return self.valence(positions)
+
+    def slow_energy(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """Everything but the valence terms (kcal/mol): PME, polarization, charge transfer, vdW and,
+        for a trained model, the parameter network; the outer-step forces of multiple time stepping."""
+        return self._nonbonded(positions, cell, None)[0]
+
+    @property
+    def bonds(self) -> torch.Tensor:
+        """(m, 2) int64 bonded atom pairs of the whole box."""
+        return self.valence.bond_idx
+
+    @property
+    def symbols(self) -> list[str]:
+        """Element of each atom of the box."""
+        return list(self.topology.symbols)
 
 
 def load_valence(path: str | None, smiles: str) -> dict | None:

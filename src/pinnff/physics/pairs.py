@@ -299,11 +299,17 @@ class NeighborCache:
         self._pairs: PairList | None = None
         self.builds = 0
 
-    def get(self, positions: torch.Tensor, cell=None) -> PairList:
-        """The pair list for ``positions`` (n, 3) A (shifts recomputed from the current cell)."""
+    @property
+    def reference(self) -> torch.Tensor | None:
+        """Positions (n, 3) A of the last build (None before the first): with the cell they fix the list."""
+        return self._ref
+
+    def get(self, positions: torch.Tensor, cell=None, rebuild: bool = False) -> PairList:
+        """The pair list for ``positions`` (n, 3) A (shifts recomputed from the current cell);
+        ``rebuild`` forces a new list built at ``positions`` (e.g. a resumed run's last reference)."""
         cell_t = check_cell(cell, positions.dtype, positions.device)
         x = positions.detach()
-        stale = (self._pairs is None or self._ref is None or self._ref.shape != x.shape
+        stale = (rebuild or self._pairs is None or self._ref is None or self._ref.shape != x.shape
                  or (cell_t is None) != (self._cell is None)
                  or (cell_t is not None and not torch.equal(cell_t.detach(), self._cell))
                  or bool(((x - self._ref).norm(dim=-1).max() > 0.5 * self.skin)))
