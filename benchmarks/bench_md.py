@@ -18,8 +18,17 @@ One run, ``--threads`` CPU threads (default 2) or ``--device cuda``:
 The PINN's cost does not depend on its training: ``--pinn PATH`` times a
 trained checkpoint, otherwise a PINN of the default architecture is built
 with its input normalization fitted on the first shipped set-A dimers (the
-JSON says which). ``openmm_ns_per_day`` is left null for
-``benchmarks/openmm_diglyme.py`` (OpenMM's AMOEBA on the same box) to fill.
+JSON says which).
+
+5. OpenMM's AMOEBA on the same box (``benchmarks/openmm_diglyme.py``: the
+   prior's multipoles, frames, polarizabilities, vdW and MMFF94 valence terms
+   as an OpenMM ``System``, same cutoffs, PME grid and polarization scheme,
+   charge penetration and transfer off, ``--threads`` CPU threads) at its
+   1 fs velocity-Verlet step: ``openmm_ns_per_day``, and the per atom-step
+   ratio ``pinnff_over_openmm_per_atom_step`` (pinnff's production ns/day
+   over OpenMM's; both on the same atoms) and, without the time-step advantage,
+   OpenMM's ms per step over pinnff's ms per outer step (one full force
+   evaluation each). ``--skip-openmm`` leaves it out.
 
     python benchmarks/bench_md.py --json bench_md.json [--pinn model.pt] [--threads 2] [--device cuda]
 """
@@ -186,11 +195,14 @@ def main(argv=None) -> None:
     parser.add_argument("--equilibrate-ps", type=float, default=0.3)
     parser.add_argument("--nve-ps", type=float, default=1.5)
     parser.add_argument("--minimize-steps", type=int, default=60)
+    parser.add_argument("--openmm-steps", type=int, default=10, help="timed OpenMM steps")
+    parser.add_argument("--skip-openmm", action="store_true", help="leave OpenMM out (it is a test extra)")
     parser.add_argument("--settings", help="config file whose 'md' and 'physics' sections to use (default: defaults)")
     args = parser.parse_args(argv)
 
     from pinnff.config import section
-    from pinnff.md.potential import LiquidPotential, load_trained_model
+    from pinnff.md.potential import LiquidPotential
+    from pinnff.model.store import PHYSICS_KINDS, load_model
     from pinnff.physics.settings import dtype as physics_dtype
 
     torch.set_num_threads(args.threads)
@@ -201,7 +213,7 @@ def main(argv=None) -> None:
     prior = LiquidPotential(args.molecules, SMILES, physics).to(device)
     minimize(atoms, prior, device, dtype, args.minimize_steps)
     if args.pinn:
-        model, source = load_trained_model(args.pinn), f"trained checkpoint {args.pinn}"
+        model, source = load_model(args.pinn, PHYSICS_KINDS), f"trained checkpoint {args.pinn}"
     else:
         model, source = untrained_pinn(n_dimers=8)
     pinn = LiquidPotential(args.molecules, SMILES, physics, model).to(device)
@@ -215,7 +227,21 @@ def main(argv=None) -> None:
         result[f"{name}_ms_per_outer_step"] = timing["ms_per_outer_step"]
         result[f"{name}_neighbor_rebuilds_per_ps"] = timing["neighbor_rebuilds_per_ps"]
         print(f"{name}: {timing}", flush=True)
-    result["openmm_ns_per_day"] = None  # filled by benchmarks/openmm_diglyme.py (OpenMM AMOEBA, same box)
+    if not args.skip_openmm and device == "cpu":
+        from openmm_diglyme import openmm_speed
+
+        box = (atoms.positions.copy(), float(atoms.cell[0, 0]))
+        openmm = openmm_speed(args.molecules, threads=args.threads, steps=args.openmm_steps,
+                              polarization=physics["polarization"], section=physics, box=box)
+        result["openmm"] = openmm
+        result["openmm_ns_per_day"] = openmm["ns_per_day"]
+        result["pinnff_over_openmm_per_atom_step"] = {
+            name: result[f"pinnff_{name}_ns_per_day"] / openmm["ns_per_day"] for name in ("pinn", "prior")}
+        # one outer step evaluates every force once (plus the inner valence steps): the cost ratio per
+        # full force evaluation, without the larger time step's advantage
+        result["openmm_over_pinnff_ms_per_force_evaluation"] = {
+            name: openmm["ms_per_step"] / result[f"{name}_ms_per_outer_step"] for name in ("pinn", "prior")}
+        print(f"openmm: {openmm}", flush=True)
     result.update(nve_drift(atoms, prior, md, device, dtype, args.equilibrate_ps, args.nve_ps))
     print(f"NVE: {result['nve_drift_kcal_mol_ns_dof']:.4g} kcal/mol/ns/dof over {args.nve_ps} ps", flush=True)
     result["profile"] = {name: profile(atoms, potential, md, device, dtype, steps=3)
