@@ -73,7 +73,7 @@ def liquid(n_molecules: int, seed: int):
 def untrained_pinn(n_dimers: int):
     """A default-architecture PINN, normalization fitted on the first ``n_dimers`` shipped dimers."""
     from pinnff.model.physics_potential import PhysicsPotential
-    from pinnff.train.data import load_clusters
+    from pinnff.model.clusters import load_clusters
 
     model = PhysicsPotential("pinn", SMILES)
     clusters = load_clusters(DIMERS)[:n_dimers]
