@@ -68,7 +68,9 @@ def _replica(path: str, args, criterion):
                                 n_blocks=args.n_blocks, where=str(path),
                                 radius_of_gyration_A=trajectory.radius_of_gyration_A)
     except NoDiffusiveRegime as refusal:
-        entry.update(D=None, D_err=None, reason=str(refusal), shortfall=refusal.details)
+        details = dict(refusal.details)
+        entry.update(D=None, D_err=None, fit_window_fs=None, reason=str(refusal),
+                     msd_curve=details.pop("msd_curve"), slope_curve=details.pop("slope_curve"), shortfall=details)
         return trajectory, entry, refusal, msd_fft(com).mean(axis=1)
     entry.update({k: v for k, v in result.to_dict().items() if k not in ("criterion", "remove_drift", "dt_fs")})
     return trajectory, entry, None, msd_fft(com).mean(axis=1)
