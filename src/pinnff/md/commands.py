@@ -7,7 +7,8 @@
   ``production.extxyz``, ``thermo.csv`` and, when finished, ``summary.json``
   (steps, wall time, ns/day).
 - ``md-figures``: temperature/energy traces, O-O and C-C intermolecular RDFs,
-  and D with error bars against the cited experimental value.
+  densities, D with error bars against the cited experimental value, and D
+  against 1/L.
 """
 
 from __future__ import annotations
@@ -140,18 +141,28 @@ def _start_fresh_if_inputs_changed(run, out: Path, fingerprint: str) -> None:
 
 
 def _figures(args) -> None:
-    from pinnff.md.figures import diffusion_figure, rdf_figure, thermo_figure
+    import json
 
-    if len(args.labels) != len(args.runs):
-        raise InputError(f"{len(args.runs)} runs but {len(args.labels)} labels")
+    from pinnff.md.figures import density_figure, diffusion_figure, finite_size_figure, rdf_figure, thermo_figure
+
+    if len(args.labels) != len(args.runs) or len(args.density_labels) != len(args.density_runs):
+        raise InputError(f"{len(args.runs)} runs but {len(args.labels)} labels, or {len(args.density_runs)} "
+                         f"density runs but {len(args.density_labels)} density labels")
     md = section(args.settings, "md")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = [Path(r) for r in args.runs]
+    try:
+        summary = json.loads(Path(args.summary).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{args.summary}: cannot read the diffusion summary ({exc})") from exc
     thermo_figure(runs, args.labels, out / "thermo.png")
     rdf_figure(runs, args.labels, md["rdf_max_A"], out / "rdf.png", out / "rdf.csv")
-    diffusion_figure(runs, args.labels, args.experimental, out / "diffusion.png", out / "diffusion.csv")
-    log.info("MD figures of %d runs -> %s", len(runs), out)
+    density_figure([Path(r) for r in args.density_runs], args.density_labels, args.experimental, out / "density.png",
+                   out / "density.csv")
+    diffusion_figure(summary, out / "diffusion.png")
+    finite_size_figure(summary, out / "finite_size.png")
+    log.info("MD figures of %d runs -> %s", len(args.density_runs), out)
 
 
 def add_parser(subparsers) -> None:
@@ -174,10 +185,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out-dir", required=True, help="run folder: trajectory, thermo log, checkpoint, summary.json")
     p.set_defaults(func=_md)
 
-    p = subparsers.add_parser("md-figures", help="thermo traces, RDFs and D against experiment for MD runs")
-    p.add_argument("--runs", nargs="+", required=True, help="run folders (each with thermo.csv, "
-                   "production.extxyz and D.json)")
+    p = subparsers.add_parser("md-figures", help="thermo traces, RDFs, densities, D against experiment and box size")
+    p.add_argument("--runs", nargs="+", required=True, help="run folders for thermo traces and RDFs (each with "
+                   "thermo.csv, minimized.extxyz and production.extxyz)")
     p.add_argument("--labels", nargs="+", required=True, help="one name per run")
+    p.add_argument("--density-runs", nargs="+", required=True, help="run folders for the density panel (replicas "
+                   "share a label)")
+    p.add_argument("--density-labels", nargs="+", required=True, help="one name per density run")
+    p.add_argument("--summary", required=True, help="diffusion.json of pinnff diffusion-summary")
     p.add_argument("--experimental", help="cited experimental data (resources/experimental/*.yaml)")
     add_settings_argument(p, "md")
     p.add_argument("--out-dir", required=True)
