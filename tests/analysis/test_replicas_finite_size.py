@@ -99,11 +99,13 @@ def test_summary_routes():
     runs = [_run("pinn", 128, 32.0, d128, 0.03), _run("pinn", 32, 20.0, d32, 0.03), _run("prior", 64, 25.0, 1.4, 0.05),
             _run("physics", 64, 25.0, None, None)]
     summary = summarize(runs, None)["potentials"]
-    assert summary["pinn"]["route"] == "extrapolation" and [s["n_molecules"] for s in summary["pinn"]["sizes"]] == [32, 128]
-    assert summary["pinn"]["D_corrected"] == pytest.approx(2.0) and summary["pinn"]["viscosity_mPas"] == pytest.approx(0.8)
+    pinn = summary["pinn"]
+    assert pinn["route"] == "extrapolation" and [s["n_molecules"] for s in pinn["sizes"]] == [32, 128]
+    assert pinn["D_corrected"] == pytest.approx(2.0) and pinn["viscosity_mPas"] == pytest.approx(0.8)
     assert summary["prior"]["route"] == "none" and summary["prior"]["D_corrected"] is None
     assert "no cited experimental viscosity" in summary["prior"]["route_detail"]
-    assert summary["physics"]["route"] == "none" and "no box size has a diffusive regime" in summary["physics"]["route_detail"]
+    assert summary["physics"]["route"] == "none"
+    assert "no box size has a diffusive regime" in summary["physics"]["route_detail"]
     cited = summarize(runs, viscosity)["potentials"]
     assert cited["pinn"]["route"] == "extrapolation"  # the model's own viscosity from two sizes
     assert cited["prior"]["route"] == "yeh-hummer"

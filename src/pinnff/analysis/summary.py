@@ -104,9 +104,9 @@ def _summary(args) -> None:
     with atomic_open(args.csv, "w") as handle:
         pd.DataFrame(rows).to_csv(handle, index=False)
     for label, entry in summary["potentials"].items():
-        log.info("%s: corrected D %s (%s)", label,
-                 "none" if entry["D_corrected"] is None else f"{entry['D_corrected']:.4g} +- {entry['D_corrected_err']:.2g}",
-                 entry["route_detail"])
+        value = entry["D_corrected"]
+        shown = "none" if value is None else f"{value:.4g} +- {entry['D_corrected_err']:.2g}"
+        log.info("%s: corrected D %s (%s)", label, shown, entry["route_detail"])
 
 
 def add_parser(subparsers) -> None:

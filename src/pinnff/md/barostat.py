@@ -61,7 +61,8 @@ class MonteCarloBarostat:
         if mol_id.ndim != 1 or mol_id.shape != masses.shape or mol_id.size == 0:
             raise InputError(f"mol_id and masses must be equally long 1-D arrays, got {mol_id.shape}, {masses.shape}")
         if not (pressure_atm > 0 and temperature_K > 0 and 0 < initial_step <= max_step and np.all(masses > 0)):
-            raise InputError("barostat needs positive pressure, temperature and masses, and 0 < initial_step <= max_step")
+            raise InputError("barostat needs positive pressure, temperature and masses, "
+                             "and 0 < initial_step <= max_step")
         low, high = target_acceptance
         if not 0 < low < high < 1 or adapt_every < 1 or adapt_factor <= 1:
             raise InputError("target_acceptance must be 0 < low < high < 1, adapt_every >= 1, adapt_factor > 1")

@@ -93,10 +93,10 @@ def density_figure(runs: list[Path], labels: list[str], experimental: str | None
     plt = _pyplot()
     fig, (trace_ax, mean_ax) = plt.subplots(1, 2, figsize=(10.0, 3.8), gridspec_kw={"width_ratios": [2, 1]})
     per_label: dict[str, list[tuple[float, float, bool]]] = {}
+    colour = {label: f"C{k}" for k, label in enumerate(dict.fromkeys(labels))}
     for run, label in zip(runs, labels):
         t_ps, rho, varies = density_trace(run)
-        first = label not in per_label
-        trace_ax.plot(t_ps, rho, lw=0.8, label=label if first else None, color=f"C{list(dict.fromkeys(labels)).index(label)}")
+        trace_ax.plot(t_ps, rho, lw=0.8, label=None if label in per_label else label, color=colour[label])
         half = rho[len(rho) // 2 :]
         error = float(half.std(ddof=1) * np.sqrt(statistical_inefficiency(half) / len(half))) if len(half) > 2 else 0.0
         per_label.setdefault(label, []).append((float(half.mean()), error, varies))

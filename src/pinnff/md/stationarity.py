@@ -26,7 +26,7 @@ from pinnff.errors import InputError
 
 
 def statistical_inefficiency(values: np.ndarray) -> float:
-    """``g = 1 + 2 sum_t (1 - t/n) C(t)`` of a series ``(n,)``, the sum stopped where ``C`` first drops below 0; >= 1."""
+    """``g = 1 + 2 sum_t (1 - t/n) C(t)`` of a series ``(n,)``, summed until ``C`` first drops below 0; >= 1."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     dx = x - x.mean()
