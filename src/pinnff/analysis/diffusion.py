@@ -210,6 +210,8 @@ def shortfall_text(where: str, info: dict, criterion: WindowCriterion) -> str:
         + (f" after the RMS displacement exceeds {criterion.min_displacement_rg:g} R_g" if rg else "")
         + f"; extrapolating the MSD with its current slope, the run must be at least about "
         f"{info['estimated_run_needed_ps']:.3g} ps (it is {info['run_ps']:.3g} ps)"
+        + ("; the motion is still ballistic (slope above 1), so caging will make it longer still"
+           if info["slope_at_longest_lag"] > 1 + criterion.slope_tolerance else "")
     )
 
 
