@@ -139,18 +139,29 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert sorted(set(curves.model)) == ["ml", "physics", "pinn"] and set(curves.n_train) == {4, 8}
     assert (curves.n == 3).all() and (out / "figures/learning_curves.png").stat().st_size > 10_000
 
-    # liquid stage: an 8-molecule box, MD with the physics model and the prior, D, figures
-    box = read_structures(out / "md/box.extxyz")[0]
+    # liquid stage: an 8-molecule box, two replicas of MD with the physics model and the prior, D, figures
+    box = read_structures(out / "md/n8/box-seed21.extxyz")[0]
     assert len(box) == 8 * 23 and box.pbc.all()
     for potential in ("physics", "prior"):
-        summary = json.loads((out / f"md/{potential}/summary.json").read_text())
-        assert summary["potential"] == potential and summary["production_steps"] == 500
-        thermo = pd.read_csv(out / f"md/{potential}/thermo.csv")
-        assert thermo.step.iloc[-1] == 550 and (thermo.temperature_K < 900).all()
-        assert len(read(out / f"md/{potential}/production.extxyz", index=":")) == 50
-        d = json.loads((out / f"md/{potential}/D.json").read_text())
-        assert np.isfinite(d["D"]) and d["D_err"] >= 0 and d["n_molecules"] == 8
-    for name in ("thermo", "rdf", "diffusion"):
+        first_frames = []
+        for replica in (0, 1):
+            run = out / f"md/n8/{potential}/rep{replica}"
+            summary = json.loads((run / "summary.json").read_text())
+            assert summary["potential"] == potential and summary["production_steps"] == 500
+            thermo = pd.read_csv(run / "thermo.csv")
+            assert thermo.step.iloc[-1] == 550 and (thermo.temperature_K < 900).all()
+            frames = read(run / "production.extxyz", index=":")
+            assert len(frames) == 50
+            first_frames.append(frames[0].positions)
+        assert not np.allclose(*first_frames)  # replicas have their own velocities
+        # 0.5 ps is far too short for diffusion: recorded as such, not a crash
+        d = json.loads((out / f"md/n8/{potential}/D.json").read_text())
+        assert d["D"] is None and d["n_molecules"] == 8 and d["n_replicas"] == 2
+        assert "no diffusive regime" in d["no_diffusion"]["reason"]
+        assert 2.0 < d["radius_of_gyration_A"] < 4.5  # diglyme
+    summary = json.loads((out / "md/diffusion.json").read_text())
+    assert {entry["route"] for entry in summary["potentials"].values()} == {"none"}
+    for name in ("thermo", "rdf", "density", "diffusion", "finite_size"):
         assert (out / f"md/figures/{name}.png").stat().st_size > 10_000
 
     # a second run does nothing, and validation/test files are untouched by the noise stage
@@ -169,7 +180,7 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     tables = {f"results/smoke/{name}" for name in (
         "config.yaml", "curated/summary.csv", "splits/summary.csv", "noisy/noise_stats.csv", "validation/metrics.csv",
         "validation/metrics.md", "study/optimizer_runs.csv", "study/learning_curves.csv", "md/figures/rdf.csv",
-        "md/figures/diffusion.csv")}
+        "md/figures/density.csv", "md/diffusion.csv")}
     assert tables <= set(items), sorted(tables - set(items))
     for path, item in items.items():
         assert len(item["caption"]) > 80 and item["category"], path

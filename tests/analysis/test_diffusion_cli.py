@@ -13,15 +13,18 @@ from pinnff.cli import main
 
 BOX_A = 12.0
 DT_FS = 10.0
-DOCUMENTED_KEYS = {"D", "D_err", "fit_window_fs", "n_molecules", "n_frames", "method", "dt_fs", "D_blocks",
-                   "error_method", "msd_curve", "yeh_hummer", "units"}
+N_FRAMES = 1500
+DOCUMENTED_KEYS = {"D", "D_err", "fit_window_fs", "n_molecules", "n_frames", "method", "dt_fs", "replicas", "pooled",
+                   "error_method", "criterion", "radius_of_gyration_A", "yeh_hummer", "units", "no_diffusion"}
+REPLICA_KEYS = {"D", "D_err", "D_blocks", "fit_window_fs", "rms_displacement_at_window_A", "D_halves", "msd_curve",
+                "slope_curve", "radius_of_gyration_A", "trajectory"}
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    """8 water blobs, wrapped, some straddling the faces at frame 0; 600 frames 10 fs apart."""
+    """8 water blobs, wrapped, some straddling the faces at frame 0; 1500 frames 10 fs apart."""
     start = lattice_sites(2, BOX_A / 2) - BOX_A / 4  # sites at 0 and 6 A: molecules cut by the faces
-    com, d_true = langevin_com(8, 600, 10, 1.0, 10.0, 0.005, seed=21, start=start)
+    com, d_true = langevin_com(8, N_FRAMES, 10, 1.0, 10.0, 0.005, seed=21, start=start)
     frames = blob_frames(com, BOX_A, seed=2, wrap=True, with_mol_id=True, frame_dt_fs=DT_FS)
     folder = tmp_path_factory.mktemp("tiny")
     import ase.io
@@ -48,13 +51,25 @@ def test_extxyz_writes_documented_d_json(tiny, capsys):
     assert status == 0
     d = json.loads(out.read_text())
     assert DOCUMENTED_KEYS | {"D_corrected"} <= set(d)
-    assert d["n_molecules"] == 8 and d["n_frames"] == 600 and d["dt_fs"] == DT_FS
-    assert d["time_source"] == "frame times" and d["molecules_source"] == "mol_id"
+    assert REPLICA_KEYS <= set(d["replicas"][0]) and d["n_replicas"] == 1 and d["no_diffusion"] is None
+    assert d["n_molecules"] == 8 and d["n_frames"] == N_FRAMES and d["dt_fs"] == DT_FS
+    assert d["replicas"][0]["time_source"] == "frame times" and d["replicas"][0]["molecules_source"] == "mol_id"
     assert d["formulas"] == {"H2O": 8}
     assert abs(d["D"] - d_true) < 3 * d["D_err"]
     assert d["D"] == pytest.approx(d_true, rel=0.25)
-    start, end = d["fit_window_fs"]
-    assert 0 < start < end <= 0.5 * (600 // 5 - 1) * DT_FS + 1e-6
+    start, end = d["replicas"][0]["fit_window_fs"]
+    assert 0 < 5 * start <= end <= 0.5 * (N_FRAMES // 5 - 1) * DT_FS + 1e-6
+    rms_start = d["replicas"][0]["rms_displacement_at_window_A"][0]
+    assert rms_start >= d["radius_of_gyration_A"]
+    # water blobs: mass-weighted R_g of the O-H-H template, by hand
+    from diffusion_synthetic import WATER
+
+    masses = np.array([15.999, 1.008, 1.008])
+    centre = masses @ WATER / masses.sum()
+    assert d["radius_of_gyration_A"] == pytest.approx(np.sqrt(masses @ ((WATER - centre) ** 2).sum(1) / masses.sum()))
+    # one replica: D and its error are that replica's; the halves agree with it within a few block errors
+    assert d["D"] == d["replicas"][0]["D"] and d["D_err"] == d["replicas"][0]["D_err"]
+    assert all(abs(h - d["D"]) < 5 * d["D_err"] * np.sqrt(2) for h in d["replicas"][0]["D_halves"])
     assert d["yeh_hummer"]["box_length_A"] == pytest.approx(BOX_A)
     assert d["D_corrected"] - d["D"] == pytest.approx(yeh_hummer_correction(298.15, 1.0, BOX_A), rel=1e-12)
     assert "FFT" in d["method"] and "time blocks" in d["method"]
@@ -68,7 +83,7 @@ def test_plain_xyz_with_perceived_molecules_and_given_cell_agrees(tiny, capsys):
                      "--cell-A", "12", "12", "12"], capsys)
     assert status == 0
     d = json.loads((folder / "xyz.json").read_text())
-    assert d["molecules_source"] == "perceived" and d["n_molecules"] == 8
+    assert d["replicas"][0]["molecules_source"] == "perceived" and d["n_molecules"] == 8
     assert d["D"] == pytest.approx(reference["D"], rel=1e-6)
     assert d["D_err"] == pytest.approx(reference["D_err"], rel=1e-5)
 
@@ -87,7 +102,8 @@ def test_ase_traj_file_is_read_too(tiny, capsys):
 
 def test_missing_time_information_is_one_error_line(tiny, capsys):
     folder, _ = tiny
-    status, captured = run(["diffusion", str(folder / "traj.xyz"), "--out", str(folder / "x.json")], capsys)
+    status, captured = run(["diffusion", str(folder / "traj.xyz"), "--out", str(folder / "x.json"),
+                            "--cell-A", "12", "12", "12"], capsys)
     assert status == 2
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and "traj.xyz" in lines[0] and "--dt-fs" in lines[0]
@@ -121,7 +137,8 @@ def test_frames_with_different_atoms_are_refused(tmp_path, capsys):
     from ase import Atoms
     import ase.io
 
-    frames = [Atoms("H2O", positions=np.eye(3)), Atoms("H2", positions=np.eye(3)[:2])]
+    water = [[0.0, 0.0, 0.0], [0.9572, 0.0, 0.0], [-0.24, 0.9266, 0.0]]
+    frames = [Atoms("OH2", positions=water), Atoms("H2", positions=np.eye(3)[:2])]
     ase.io.write(tmp_path / "mixed.xyz", frames)
     status, captured = run(["diffusion", str(tmp_path / "mixed.xyz"), "--out", str(tmp_path / "D.json"),
                             "--dt-fs", "1"], capsys)

@@ -6,7 +6,9 @@ trajectories fit in memory. Per frame the reader looks at:
 - the cell and ``pbc`` (a cell given by the caller replaces the file's);
 - ``atoms.arrays['mol_id']`` for molecule membership (else molecules are
   perceived from bonding in the first frame with
-  :func:`pinnff.chem.topology.perceive_molecules`);
+  :func:`pinnff.chem.topology.perceive_molecules`; perceived molecules of
+  different formulas are refused, since in a neat liquid they mean that
+  overlapping molecules were merged into one);
 - ``atoms.info['time_fs']`` or ``atoms.info['time_ps']`` for the time of each
   frame (else the caller's frame spacing);
 - ``atoms.info['temperature_K']`` (optional) for the mean temperature.
@@ -46,6 +48,8 @@ class ComTrajectory:
     molecules_source: ``"mol_id"`` (from the file) or ``"perceived"`` (from bonding).
     temperature_K: mean of the frames' ``temperature_K`` info, or None.
     max_step_fraction: largest per-frame atomic step over half the smallest cell width (unwrapping safety).
+    radius_of_gyration_A: mass-weighted radius of gyration of the molecules, averaged over molecules and
+        frames, Angstrom.
     """
 
     com: np.ndarray
@@ -58,6 +62,7 @@ class ComTrajectory:
     temperature_K: float | None
     max_step_fraction: float
     n_atoms: int
+    radius_of_gyration_A: float
 
     @property
     def n_frames(self) -> int:
@@ -131,7 +136,7 @@ def read_com_trajectory(path: str | os.PathLike, dt_fs: float | None = None, cel
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file")
     unwrapper = weights = mol_id = numbers = None
-    coms, cells, times, temperatures = [], [], [], []
+    coms, cells, times, temperatures, gyration = [], [], [], [], []
     periodic = False
     try:
         frames = ase.io.iread(path, index=":", format=file_format)
@@ -156,6 +161,12 @@ def read_com_trajectory(path: str | os.PathLike, dt_fs: float | None = None, cel
                 weights, labels = com_weights(mol_id, atoms.get_masses())
                 masses = np.array([atoms.get_masses()[mol_id == m].sum() for m in labels])
                 formulas = Counter(atoms[mol_id == m].get_chemical_formula() for m in labels)
+                if source == "perceived" and len(formulas) > 1:
+                    raise InputError(
+                        f"{path}: bond perception of the first frame finds molecules of different formulas "
+                        f"({', '.join(f'{n} x {f}' for f, n in formulas.most_common())}): in a neat liquid this "
+                        f"means overlapping molecules were merged into one; refusing to diffuse merged clusters. "
+                        f"Write per-atom mol_id into the trajectory (pinnff md does) to name the molecules")
                 unwrapper = Unwrapper(atoms.pbc if periodic else (False, False, False))
                 start = make_whole(atoms, mol_id, scale=bond_scale) if periodic else None
                 positions = unwrapper.push(atoms.positions, atoms.cell.array, start=start)
@@ -170,7 +181,9 @@ def read_com_trajectory(path: str | os.PathLike, dt_fs: float | None = None, cel
                 positions = unwrapper.push(atoms.positions, atoms.cell.array)
             if not np.all(np.isfinite(atoms.positions)):
                 raise InputError(f"{path}: frame {k} has non-finite positions")
-            coms.append(weights @ positions)
+            com = weights @ positions
+            coms.append(com)
+            gyration.append(np.sqrt(np.clip(weights @ (positions**2).sum(axis=1) - (com**2).sum(axis=1), 0, None)))
             cells.append(atoms.cell.array.copy())
             times.append(_frame_time(atoms))
             temperatures.append(atoms.info.get("temperature_K"))
@@ -197,4 +210,5 @@ def read_com_trajectory(path: str | os.PathLike, dt_fs: float | None = None, cel
         temperature_K=temperature,
         max_step_fraction=unwrapper.max_step_fraction,
         n_atoms=len(numbers),
+        radius_of_gyration_A=float(np.mean(gyration)),
     )

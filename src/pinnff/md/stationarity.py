@@ -1,0 +1,85 @@
+"""Is an equilibration trace (potential energy, temperature, volume) free of a trend?
+
+Two tests on the last ``fraction`` of the trace, both with errors corrected
+for autocorrelation by the statistical inefficiency ``g`` (the number of
+samples per independent sample; Chodera et al., J. Chem. Theory Comput. 3, 26
+(2007), eq. 8, summing the normalized autocorrelation until it first drops
+below zero):
+
+1. the least-squares slope over that part lies within ``z`` of its standard
+   error (the ordinary-least-squares error times ``sqrt(g)``) of zero;
+2. the means of its first and second halves differ by less than ``z`` times
+   the standard error of their difference (each half's ``std sqrt(g / n)``).
+
+The trace is stationary when both hold. Units are those of ``times`` and
+``values``; the slope is reported per unit of ``times``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from pinnff.errors import InputError
+
+
+def statistical_inefficiency(values: np.ndarray) -> float:
+    """``g = 1 + 2 sum_t (1 - t/n) C(t)`` of a series ``(n,)``, summed until ``C`` first drops below 0; >= 1."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    dx = x - x.mean()
+    var = float(dx @ dx) / n
+    if n < 3 or var == 0.0:
+        return 1.0
+    spectrum = np.fft.rfft(dx, 2 * n)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum))[:n] / (var * np.arange(n, 0, -1))
+    g = 1.0
+    for t in range(1, n - 1):
+        if acf[t] <= 0:
+            break
+        g += 2.0 * acf[t] * (1.0 - t / n)
+    return max(1.0, g)
+
+
+def stationary(times: Sequence[float], values: Sequence[float], fraction: float = 0.5, z: float = 3.0,
+               min_samples: int = 20) -> tuple[bool, dict]:
+    """Whether the last ``fraction`` of the trace ``values(times)`` (both ``(n,)``) has no trend.
+
+    Returns ``(ok, details)``: ``details`` holds the slope and its corrected
+    error, the two half means and the error of their difference, ``g``, the
+    number of samples used and ``z``. Fewer than ``min_samples`` samples in
+    the tested part: an :class:`~pinnff.errors.InputError`.
+    """
+    t = np.asarray(times, dtype=float)
+    y = np.asarray(values, dtype=float)
+    if t.shape != y.shape or t.ndim != 1:
+        raise InputError(f"times and values must be equally long 1-D series, got {t.shape} and {y.shape}")
+    if not 0 < fraction <= 1 or z <= 0:
+        raise InputError(f"fraction must lie in (0, 1] and z be positive, got {fraction}, {z}")
+    part = slice(len(t) - int(round(fraction * len(t))), None)
+    t, y = t[part], y[part]
+    n = len(t)
+    if n < min_samples:
+        raise InputError(f"stationarity test needs at least {min_samples} samples in the last {fraction:g} of the "
+                         f"trace, got {n}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(y))):
+        raise InputError("stationarity test: the trace holds non-finite values")
+    slope, intercept = np.polyfit(t, y, 1)
+    residual = y - (slope * t + intercept)
+    g = statistical_inefficiency(residual)
+    spread = float(np.sum((t - t.mean()) ** 2))
+    slope_err = math.sqrt(float(residual @ residual) / (n - 2) / spread * g) if spread > 0 else math.inf
+    first, second = y[: n // 2], y[n // 2 :]
+    g_first, g_second = statistical_inefficiency(first), statistical_inefficiency(second)
+    diff_err = math.sqrt(first.var(ddof=1) * g_first / len(first) + second.var(ddof=1) * g_second / len(second))
+    diff = float(second.mean() - first.mean())
+    slope_ok = abs(slope) <= z * slope_err
+    halves_ok = abs(diff) <= z * diff_err if diff_err > 0 else diff == 0.0
+    return bool(slope_ok and halves_ok), {
+        "slope": float(slope), "slope_err": slope_err, "slope_ok": bool(slope_ok),
+        "first_half_mean": float(first.mean()), "second_half_mean": float(second.mean()),
+        "half_difference": diff, "half_difference_err": diff_err, "halves_ok": bool(halves_ok),
+        "statistical_inefficiency": g, "n_samples": n, "fraction": fraction, "z": z,
+    }
