@@ -46,7 +46,8 @@ def test_density_panel_means_replicas(tmp_path):
         run = tmp_path / f"rep{k}"
         run.mkdir()
         t = np.arange(100) * 20.0
-        pd.DataFrame({"time_fs": t, "density_g_cm3": np.full(100, rho)}).to_csv(run / "thermo.csv", index=False)
+        frame = pd.DataFrame({"time_fs": t, "phase": "npt", "density_g_cm3": np.full(100, rho)})
+        frame.to_csv(run / "thermo.csv", index=False)
         runs.append(run)
     density_figure(runs, ["pinn:n64", "pinn:n64"], None, tmp_path / "density.png", tmp_path / "density.csv")
     table = pd.read_csv(tmp_path / "density.csv")

@@ -63,23 +63,24 @@ def thermo_figure(runs: list[Path], labels: list[str], path: Path) -> None:
 
 
 def density_trace(run: Path) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Time (ps) and density (g/cm^3) of one run, and whether the volume varied.
+    """Time (ps) and density (g/cm^3) of one run's constant-pressure stage, and whether it had one.
 
-    The ``density_g_cm3`` column of ``thermo.csv`` when the run has one (a run
-    with a barostat), else the fixed density of ``minimized.extxyz`` at every
-    row's time.
+    The ``density_g_cm3`` column of ``thermo.csv`` over the ``npt`` phase
+    (the Monte Carlo barostat: the model's own density) when the run has
+    one, else the fixed density the run was packed at (``minimized.extxyz``)
+    at every row's time.
     """
     import pandas as pd
 
     from pinnff.io.structures import read_structures
 
     thermo = pd.read_csv(run / "thermo.csv")
-    t_ps = thermo["time_fs"].to_numpy() / 1000.0
-    if "density_g_cm3" in thermo:
-        return t_ps, thermo["density_g_cm3"].to_numpy(dtype=float), True
+    npt = thermo[thermo["phase"] == "npt"] if "density_g_cm3" in thermo else thermo.iloc[:0]
+    if len(npt):
+        return npt["time_fs"].to_numpy() / 1000.0, npt["density_g_cm3"].to_numpy(dtype=float), True
     (box,) = read_structures(run / "minimized.extxyz")
     density = box.get_masses().sum() / AVOGADRO / (box.get_volume() * 1e-24)
-    return t_ps, np.full(len(t_ps), density), False
+    return thermo["time_fs"].to_numpy() / 1000.0, np.full(len(thermo), density), False
 
 
 def density_figure(runs: list[Path], labels: list[str], experimental: str | None, path: Path, table: Path) -> None:

@@ -50,12 +50,28 @@ def md_settings(md: dict):
     return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, hydrogen_mass_amu=md["hydrogen_mass_amu"],
                       temperature_K=md["temperature_K"],
                       equilibration_steps=round(md["equilibration_ps"] * 1000 / outer),
+                      equilibration_max_steps=round(max(md["equilibration_max_ps"], md["equilibration_ps"]) * 1000
+                                                    / outer),
+                      npt_steps=round(md["npt_ps"] * 1000 / outer),
                       production_steps=round(md["production_ps"] * 1000 / outer),
                       equilibration_friction_per_fs=md["equilibration_friction_per_fs"], production=md["production"],
                       bussi_tau_fs=md["bussi_tau_fs"], production_friction_per_fs=md["production_friction_per_fs"],
                       sample_every=sample, checkpoint_every=checkpoint, seed=md["box_seed"],
                       max_temperature_factor=md["max_temperature_factor"], max_force_kcal_A=md["max_force_kcal_A"],
                       max_drift_kcal_per_atom=md["max_drift_kcal_per_atom"])
+
+
+def _barostat_hook(md: dict, atoms, settings):
+    """The constant-pressure stage's hook (:mod:`pinnff.md.npt`), None when ``md.npt_ps`` is 0."""
+    from pinnff.md.barostat import MonteCarloBarostat
+    from pinnff.md.npt import BarostatHook
+
+    if not settings.npt_steps:
+        return None
+    every = max(1, round(md["barostat_every_fs"] / settings.outer_step_fs))
+    barostat = MonteCarloBarostat(atoms.arrays["mol_id"], atoms.get_masses(), pressure_atm=md["pressure_atm"],
+                                  temperature_K=md["temperature_K"], seed=md["box_seed"] + 7)
+    return BarostatHook(barostat, every, md["production_density"], atoms.get_volume())
 
 
 def _minimize(atoms, steps: int, fmax_kcal_A: float, out_dir: Path) -> None:
@@ -94,7 +110,9 @@ def _md(args) -> None:
     dtype = physics_dtype(physics)
     potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence)
     settings = md_settings(md)
-    run = MDRun(atoms, potential.to(device), settings, out, device=device, dtype=dtype)
+    barostat = _barostat_hook(md, atoms, settings)
+    run = MDRun(atoms, potential.to(device), settings, out, device=device, dtype=dtype,
+                hooks=(barostat,) if barostat else ())
     _start_fresh_if_inputs_changed(run, out, _fingerprint(args, md, physics))
     if not run.checkpoint.exists():  # FIRE through ASE; the dynamics then start from the minimized positions
         atoms.calc = PotentialCalculator(potential, dtype=dtype, device=device)
@@ -117,6 +135,9 @@ def _md(args) -> None:
         "production_steps": settings.production_steps, "production": settings.production,
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,
         "neighbor_rebuilds_per_ps": run.rebuilds / (steps * settings.outer_step_fs / 1000.0) if steps else None,
+        "equilibration_gate": run.gates.get("equilibration", []),
+        "equilibration_steps_run": run.phase_steps(run.phases[0]),
+        "npt": barostat.summary(run.mass_g) if barostat else None,
         "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})
     log.info("%s: %d outer steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
 

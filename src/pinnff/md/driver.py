@@ -1,9 +1,15 @@
 """Resumable torch MD: phases of r-RESPA dynamics with checkpoints, samples and blow-up detection.
 
 A run is a list of :class:`Phase` (name, outer steps, thermostat), by default
-``equilibration`` (Langevin at the target temperature) then ``production``
-with dynamics that are not distorted: NVE, stochastic velocity rescaling
-(Bussi, weak coupling) or Langevin with a small friction. Every outer step
+``equilibration`` (Langevin at the target temperature), optionally ``npt``
+(Langevin with a Monte Carlo barostat hook, :mod:`pinnff.md.stages`), then
+``production`` with dynamics that are not distorted: NVE, stochastic
+velocity rescaling (Bussi, weak coupling) or Langevin with a small friction.
+A phase with a ``max_steps`` above its ``steps`` is gated: at its end the
+potential energy and temperature of its samples are tested for a trend
+(:func:`pinnff.md.stationarity.stationary`; the result is logged and kept in
+:attr:`MDRun.gates`), and while there is one the phase is extended by
+``steps`` more outer steps, up to ``max_steps``. Every outer step
 is one :meth:`pinnff.md.integrator.RespaIntegrator.step` on tensors that
 stay on the potential's device; nothing leaves it except at sampling. After
 each outer step every ``hook(run, phase, step)`` is called (e.g. a Monte Carlo
@@ -14,7 +20,8 @@ Every ``sample_every`` outer steps a frame is appended to
 ``production.extxyz`` (production only; ``time_fs`` and ``step`` in its
 info) and a row to ``thermo.csv``; every ``checkpoint_every`` outer steps the
 full state (positions, velocities, both force parts, step, the torch
-generator's state, the neighbour list's build positions, the file sizes) is
+generator's state, the neighbour list's build positions, the phase
+extensions and gate results, every hook's ``state_dict()``, the file sizes) is
 written atomically to ``checkpoint.npz``. A killed run restarts from its
 last checkpoint and continues bit for bit as if it had never stopped: output
 written after the checkpoint is dropped and regenerated identically.
@@ -29,6 +36,7 @@ Units: fs, K, Angstrom, amu, kcal/mol.
 from __future__ import annotations
 
 import io
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +45,18 @@ from typing import Callable
 import numpy as np
 import torch
 
+from pinnff.errors import InputError
 from pinnff.io.atomic import atomic_open
+from pinnff.md.stationarity import stationary
+from pinnff.units import AVOGADRO
 from pinnff.md.integrator import (THERMOSTATS, RespaIntegrator, SplitForces, State, Thermostat,
                                   kinetic_energy, maxwell_boltzmann, repartition_hydrogen_masses, temperature)
 
 log = logging.getLogger(__name__)
 
 THERMO_COLUMNS = ["step", "time_fs", "phase", "temperature_K", "epot_kcal", "ekin_kcal", "etot_kcal", "max_force_kcal_A"]
+PERIODIC_COLUMNS = ["density_g_cm3"]
+"""Written too when the run has a cell (it changes under a barostat)."""
 
 
 class BlowUp(RuntimeError):
@@ -57,6 +70,8 @@ class Phase:
     name: str
     steps: int
     thermostat: Thermostat
+    max_steps: int | None = None
+    """Gated phase (see the module docstring): extended by ``steps`` while its traces trend, up to this."""
 
 
 @dataclass
@@ -72,6 +87,8 @@ class MDSettings:
     hydrogen_mass_amu: float | None = None
     temperature_K: float = 298.15
     equilibration_steps: int = 1000
+    equilibration_max_steps: int | None = None
+    npt_steps: int = 0
     production_steps: int = 10000
     equilibration_friction_per_fs: float = 0.01
     production: str = "bussi"  # nve | bussi | langevin
@@ -95,14 +112,17 @@ class MDSettings:
         return self.inner_step_fs * self.inner_steps
 
     def phases(self) -> list[Phase]:
-        """Langevin equilibration, then production with the chosen dynamics."""
+        """Langevin equilibration (gated when ``equilibration_max_steps`` exceeds its steps), Langevin
+        at constant pressure (``npt``, when ``npt_steps``; the barostat is a hook), then production."""
         t = self.temperature_K
         production = {"nve": Thermostat("nve", t),
                       "bussi": Thermostat("bussi", t, tau_fs=self.bussi_tau_fs),
                       "langevin": Thermostat("langevin", t, friction_per_fs=self.production_friction_per_fs)}
-        return [Phase("equilibration", self.equilibration_steps,
-                      Thermostat("langevin", t, friction_per_fs=self.equilibration_friction_per_fs)),
-                Phase("production", self.production_steps, production[self.production])]
+        langevin = Thermostat("langevin", t, friction_per_fs=self.equilibration_friction_per_fs)
+        phases = [Phase("equilibration", self.equilibration_steps, langevin, self.equilibration_max_steps)]
+        if self.npt_steps:
+            phases.append(Phase("npt", self.npt_steps, langevin))
+        return phases + [Phase("production", self.production_steps, production[self.production])]
 
 
 def md_masses(atoms, potential, hydrogen_mass_amu: float | None) -> torch.Tensor:
@@ -112,6 +132,11 @@ def md_masses(atoms, potential, hydrogen_mass_amu: float | None) -> torch.Tensor
         return masses
     hydrogen = torch.as_tensor(np.array(atoms.get_chemical_symbols()) == "H")
     return repartition_hydrogen_masses(masses, potential.bonds.cpu(), hydrogen_mass_amu, hydrogen)
+
+
+def _hook_state(hook) -> dict | None:
+    """A hook's checkpointable state (its ``state_dict()``), None for a stateless hook."""
+    return hook.state_dict() if hasattr(hook, "state_dict") else None
 
 
 class MDRun:
@@ -140,6 +165,11 @@ class MDRun:
                                           self.generator)
         self.state: State | None = None
         self.rebuilds = 0
+        self.extensions: dict[str, int] = {}
+        """Outer steps added to each gated phase so far."""
+        self.gates: dict[str, list[dict]] = {}
+        """Each gated phase's stationarity tests, in order (:func:`pinnff.md.stationarity.stationary` details)."""
+        self.mass_g = float(atoms.get_masses().sum()) / AVOGADRO
 
     @property
     def neighbors(self):
@@ -165,7 +195,8 @@ class MDRun:
             arrays["neighbor_reference"] = neighbors.reference.cpu().numpy()
         buffer = io.BytesIO()
         np.savez(buffer, **arrays, cell=self.atoms.cell.array, step=step,
-                 rng_state=self.generator.get_state().numpy(),
+                 rng_state=self.generator.get_state().numpy(), extensions=json.dumps(self.extensions),
+                 gates=json.dumps(self.gates), hooks=json.dumps([_hook_state(hook) for hook in self.hooks]),
                  reference_etot=np.nan if reference_etot is None else reference_etot,
                  trajectory_bytes=self.trajectory.stat().st_size if self.trajectory.exists() else 0,
                  thermo_bytes=self.thermo.stat().st_size if self.thermo.exists() else 0)
@@ -181,8 +212,13 @@ class MDRun:
             self.state = self.forces.state(positions, velocities)
             for path in (self.trajectory, self.thermo):
                 path.unlink(missing_ok=True)
+            self.extensions, self.gates = {}, {}
             return 0, None
         data = np.load(self.checkpoint)
+        self.extensions, self.gates = json.loads(str(data["extensions"])), json.loads(str(data["gates"]))
+        for hook, state in zip(self.hooks, json.loads(str(data["hooks"]))):
+            if state is not None:
+                hook.load_state_dict(state)
         self.state = State(**{name: torch.as_tensor(data[name], device=self.device) for name in State.FIELDS})
         if self.cell is not None:  # a barostat hook may have changed it
             self.set_cell(data["cell"])
@@ -216,10 +252,12 @@ class MDRun:
         max_force = float(torch.linalg.norm(state.fast_forces + state.slow_forces, dim=1).max())
         time_fs = step * s.outer_step_fs
         row = [step, time_fs, phase, t, epot, ekin, epot + ekin, max_force]
+        if self.cell is not None:
+            row.append(self.density_g_cm3())
         new = not self.thermo.exists()
         with open(self.thermo, "a") as handle:
             if new:
-                handle.write(",".join(THERMO_COLUMNS) + "\n")
+                handle.write(",".join(THERMO_COLUMNS + (PERIODIC_COLUMNS if self.cell is not None else [])) + "\n")
             handle.write(",".join(str(v) if isinstance(v, str) else f"{v:.10g}" for v in row) + "\n")
         if phase == "production":
             frame = self.atoms.copy()
@@ -240,14 +278,61 @@ class MDRun:
                 raise BlowUp(f"step {step}: energy drift {drift:.3f} kcal/mol/atom exceeds {s.max_drift_kcal_per_atom}")
         return epot + ekin
 
+    def density_g_cm3(self) -> float:
+        """Mass density of the periodic box now (g/cm^3)."""
+        return self.mass_g / (abs(float(torch.linalg.det(self.cell.double()))) * 1e-24)
+
+    def phase_steps(self, phase: Phase) -> int:
+        """Outer steps of ``phase``, its extensions included."""
+        return phase.steps + self.extensions.get(phase.name, 0)
+
+    def total_steps(self) -> int:
+        return sum(self.phase_steps(phase) for phase in self.phases)
+
     def _phase_at(self, step: int) -> tuple[Phase, int]:
         """The phase that outer step ``step`` (1-based; 0 = the start) belongs to, and that phase's last step."""
         end = 0
         for phase in self.phases:
-            end += phase.steps
-            if step <= end and phase.steps:
+            end += self.phase_steps(phase)
+            if step <= end and self.phase_steps(phase):
                 return phase, end
         return self.phases[-1], end
+
+    def phase_end(self, step: int) -> bool:
+        """Whether outer step ``step`` is the last of its phase."""
+        return self._phase_at(step)[1] == step
+
+    def _extend_if_trending(self, phase: Phase) -> bool:
+        """Stationarity test of a gated phase's samples (potential energy and temperature, the last
+        half); extends the phase by ``phase.steps`` while either trends and ``max_steps`` allows."""
+        import pandas as pd
+
+        if phase.max_steps is None or phase.max_steps <= phase.steps:
+            return False
+        thermo = pd.read_csv(self.thermo)
+        rows = thermo[thermo["phase"] == phase.name]
+        verdicts = {}
+        for column in ("epot_kcal", "temperature_K"):
+            try:
+                ok, details = stationary(rows["time_fs"].to_numpy(), rows[column].to_numpy())
+            except InputError as exc:  # too few samples to test: not shown stationary
+                ok, details = False, {"error": str(exc)}
+            verdicts[column] = {"stationary": ok, **details}
+        stationary_now = all(v["stationary"] for v in verdicts.values())
+        self.gates.setdefault(phase.name, []).append(
+            {"steps": self.phase_steps(phase), "stationary": stationary_now, **verdicts})
+        longer = self.phase_steps(phase) + phase.steps <= phase.max_steps
+        log.info("%s: %s after %d outer steps (potential energy slope %.3g +- %.2g kcal/mol/fs, temperature "
+                 "slope %.3g +- %.2g K/fs)%s", phase.name, "stationary" if stationary_now else "still trending",
+                 self.phase_steps(phase), verdicts["epot_kcal"].get("slope", np.nan),
+                 verdicts["epot_kcal"].get("slope_err", np.nan), verdicts["temperature_K"].get("slope", np.nan),
+                 verdicts["temperature_K"].get("slope_err", np.nan),
+                 "" if stationary_now else ("; extended by %d steps" % phase.steps if longer
+                                            else "; at its maximum length, going on (see summary.json)"))
+        if stationary_now or not longer:
+            return False
+        self.extensions[phase.name] = self.extensions.get(phase.name, 0) + phase.steps
+        return True
 
     # --- main loop -----------------------------------------------------------
     def run(self) -> None:
@@ -256,15 +341,14 @@ class MDRun:
 
         s = self.settings
         step, reference = self._restore()
-        total = sum(phase.steps for phase in self.phases)
         first = step
         neighbors = self.neighbors
         builds_before = neighbors.builds if neighbors is not None else 0
         if step == 0:
             self._record(0, self._phase_at(0)[0].name, None)
             self._save_checkpoint(0, None)
-        with tqdm(total=total, initial=step, desc="MD", unit="step", mininterval=10) as bar:
-            while step < total:
+        with tqdm(total=self.total_steps(), initial=step, desc="MD", unit="step", mininterval=10) as bar:
+            while step < self.total_steps():
                 phase, boundary = self._phase_at(step + 1)
                 self.state = self.integrator.step(self.state, phase.thermostat)
                 step += 1
@@ -277,7 +361,9 @@ class MDRun:
                         reference = etot  # drift is measured from the phase's first sample
                 if step == boundary:
                     reference = None
-                if step % s.checkpoint_every == 0 or step == total:
+                    if self._extend_if_trending(phase):
+                        bar.total = self.total_steps()
+                if step % s.checkpoint_every == 0 or step == self.total_steps():
                     self._save_checkpoint(step, reference)
         if neighbors is not None:
             self.rebuilds = neighbors.builds - builds_before
