@@ -142,13 +142,21 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     # liquid stage: an 8-molecule box, MD with the physics model and the prior, D, figures
     box = read_structures(out / "md/n8/box-seed21.extxyz")[0]
     assert len(box) == 8 * 23 and box.pbc.all()
+    from pinnff.md.commands import md_settings
+
+    steps = md_settings(yaml.safe_load((out / "config.yaml").read_text())["md"])  # outer steps of 3 fs
+    start = steps.equilibration_steps + steps.npt_steps
     for potential in ("physics", "prior"):
         run = out / f"md/n8/{potential}/rep0"
         summary = json.loads((run / "summary.json").read_text())
-        assert summary["potential"] == potential and summary["production_steps"] == 500
+        assert summary["potential"] == potential and summary["production_steps"] == steps.production_steps
+        assert summary["npt"]["moves"] == steps.npt_steps // 2 and summary["npt"]["density_g_cm3"] > 0
         thermo = pd.read_csv(run / "thermo.csv")
-        assert thermo.step.iloc[-1] == 550 and (thermo.temperature_K < 900).all()
-        assert len(read(run / "production.extxyz", index=":")) == 50
+        assert thermo.step.iloc[-1] == start + steps.production_steps and (thermo.temperature_K < 900).all()
+        assert set(thermo.phase) == {"equilibration", "npt", "production"}
+        assert thermo[thermo.phase == "npt"].density_g_cm3.nunique() > 1  # the barostat moved the volume
+        frames = range(start + 1, start + steps.production_steps + 1)
+        assert len(read(run / "production.extxyz", index=":")) == sum(1 for k in frames if k % steps.sample_every == 0)
         # 0.5 ps is far too short for diffusion: recorded as such, not a crash
         d = json.loads((out / f"md/n8/{potential}/D.json").read_text())
         assert d["D"] is None and d["n_molecules"] == 8 and d["n_replicas"] == 1
