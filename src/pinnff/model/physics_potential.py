@@ -184,6 +184,7 @@ class PhysicsPotential(torch.nn.Module):
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
                 "segment_sample": sample, "segment_sign": sign, "n_samples": len(clusters)}
         t = data["tiled"] = self.tiled(n_molecules, cluster_positions.device)
+        data["reduction"] = t["reduction"].index_select(0, data["gather"])  # fixed: vdW sites are built once
         if self.kind == "pinn":
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
@@ -226,7 +227,8 @@ class PhysicsPotential(torch.nn.Module):
         positions = data["positions"]
         params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"),
                                       tiled=data["tiled"])
-        params = {k: v.index_select(0, data["gather"]) for k, v in params.items()}
+        params = {k: v.index_select(0, data["gather"]) for k, v in params.items() if k != "vdw_reduction"}
+        params["vdw_reduction"] = data["reduction"]
         _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
                                    pairs=data["inter_pairs"], segments=data["segments"])
         _, polarization = total_energy(positions, data["topology"], params, settings=self._polarization,

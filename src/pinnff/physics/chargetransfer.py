@@ -24,9 +24,9 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
     if pairs is None:
         pairs = build_pairs(positions, cell, cutoff)
     geo = pair_geometry(positions, pairs, cutoff)
-    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
     i, k, r = geo.i, geo.j, geo.r
+    weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper), lambda: -COULOMB * geo.gather(
+        list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype)) * quintic_taper(r, taper * cutoff, cutoff))
     a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
-    e = -COULOMB * a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
-    e = e * scale * quintic_taper(r, taper * cutoff, cutoff)
-    return energy_sum(e, i, segments)
+    e = a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
+    return energy_sum(e * weight, i, segments)

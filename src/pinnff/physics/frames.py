@@ -72,8 +72,11 @@ def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
 
 def lab_multipoles(positions: torch.Tensor, topology: Topology, dipole: torch.Tensor,
                    quadrupole: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate local dipoles (n, 3) e*A and quadrupoles (n, 3, 3) e*A^2 to the lab frame."""
-    rot = frame_matrices(positions, topology)
+    """Rotate local dipoles (n, 3) e*A and quadrupoles (n, 3, 3) e*A^2 to the lab frame (the frames
+    of fixed positions are built once, :func:`pinnff.physics.pairs.frozen`)."""
+    from pinnff.physics.pairs import frozen
+
+    rot = frozen(topology.memo, "frames", (positions,), lambda: frame_matrices(positions, topology))
     d_lab = torch.einsum("nab,nb->na", rot, dipole)
     q_lab = rot @ quadrupole @ rot.transpose(1, 2)
     return d_lab, q_lab

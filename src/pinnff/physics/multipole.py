@@ -46,18 +46,33 @@ def pair_terms(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: torch.T
     """Shared invariants of multipole pairs: ``rv`` (3, k) = x_k - x_i (rows x, y, z), dipoles
     ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms.
 
-    Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
+    Returns a mapping of (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r,
     qkr = r.Qk.r, qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r,
-    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r.
+    qiqk = Qi:Qk; and (3, k) di, dk, qi_r = Qi r, qk_r = Qk r. Each is computed
+    on first access (the fields need fewer of them than the energy).
     """
-    qi_r = (qi * rv[None]).sum(1)
-    qk_r = (qk * rv[None]).sum(1)
-    return dict(
-        dir=(di * rv).sum(0), dkr=(dk * rv).sum(0), dik=(di * dk).sum(0),
-        qir=(qi_r * rv).sum(0), qkr=(qk_r * rv).sum(0), qik=(qi_r * qk_r).sum(0),
-        diqk=(di * qk_r).sum(0), dkqi=(dk * qi_r).sum(0), qiqk=(qi * qk).sum((0, 1)),
-        di=di, dk=dk, qi_r=qi_r, qk_r=qk_r,
-    )
+    return _PairTerms(rv, di, dk, qi, qk)
+
+
+class _PairTerms(dict):
+    """The invariants of :func:`pair_terms`, each built when first looked up."""
+
+    _BUILD = {
+        "qi_r": lambda t: (t.qi * t.rv[None]).sum(1), "qk_r": lambda t: (t.qk * t.rv[None]).sum(1),
+        "dir": lambda t: (t["di"] * t.rv).sum(0), "dkr": lambda t: (t["dk"] * t.rv).sum(0),
+        "dik": lambda t: (t["di"] * t["dk"]).sum(0), "qir": lambda t: (t["qi_r"] * t.rv).sum(0),
+        "qkr": lambda t: (t["qk_r"] * t.rv).sum(0), "qik": lambda t: (t["qi_r"] * t["qk_r"]).sum(0),
+        "diqk": lambda t: (t["di"] * t["qk_r"]).sum(0), "dkqi": lambda t: (t["dk"] * t["qi_r"]).sum(0),
+        "qiqk": lambda t: (t.qi * t.qk).sum((0, 1)),
+    }
+
+    def __init__(self, rv, di, dk, qi, qk):
+        super().__init__(di=di, dk=dk)
+        self.rv, self.qi, self.qk = rv, qi, qk
+
+    def __missing__(self, key):
+        value = self[key] = self._BUILD[key](self)
+        return value
 
 
 def radial(r):
@@ -71,7 +86,7 @@ def radial(r):
     return rr1, rr3, rr5, rr7, rr9
 
 
-def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
+def multipole_pair_energy(r, f, t, ci, ck, cp=None, rr=None) -> torch.Tensor:
     """Pair energies (k,) in e^2/A of multipole pairs at distances ``r`` (k,) A.
 
     ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
@@ -79,7 +94,8 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     pair invariants of :func:`pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
     GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
     of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
-    channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped).
+    channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped). ``rr``: :func:`radial`
+    of ``r`` when the caller has it.
     """
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
@@ -91,7 +107,7 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     if cp is None:
         return e
     zi, zk, ai, ak, scale = cp
-    rr = radial(r)
+    rr = radial(r) if rr is None else rr
     vi, vk = ci - zi, ck - zk
     gi = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ai))]
     gk = [scale * x * rr[n] for n, x in enumerate(damping.cp_core_valence_deficit(r, ak))]
@@ -100,6 +116,24 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None) -> torch.Tensor:
     e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
     return e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
                 + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+
+
+def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype):
+    """Geometry-only pieces of the pair energy: the pairs that interact (non-zero scale; all under
+    Ewald), their scales (k,), :func:`radial` powers and the radial factors ``f`` of
+    :func:`multipole_pair_energy`."""
+    from pinnff.physics import ewald as ew
+
+    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, dtype))
+    if ewald is None:
+        keep = torch.nonzero(scale != 0).flatten()
+        geo, scale = geo.take(keep), scale.index_select(0, keep)
+    rr = radial(geo.r)
+    if ewald is None:
+        f = [scale * x for x in rr]
+    else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
+        f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(geo.r, ewald.beta), rr)]
+    return geo, scale, rr, f
 
 
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -126,23 +160,16 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
         shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald,
                                 scales=scales)
     geo = shared.geometry(ewald.cutoff if ewald is not None else cutoff)
-    scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype))
-    if ewald is None:
-        keep = torch.nonzero(scale != 0).flatten()
-        geo, scale = geo.take(keep), scale.index_select(0, keep)
+    geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald),
+                                   lambda: _pair_factors(geo, topology, scales, ewald, positions.dtype))
     i, k, r = geo.i, geo.j, geo.r
-    rr = radial(r)
-    if ewald is None:
-        f = [scale * x for x in rr]
-    else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
-        f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(r, ewald.beta), rr)]
     cp = None
     if penetration:
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
         (zi, ai), (zk, ak) = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
         cp = (zi, zk, ai, ak, scale)
     g = shared.gathered(geo)
-    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp)
+    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp, rr)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
         q, d, Q = shared.q, shared.d, shared.Q

@@ -11,6 +11,11 @@ term only the pairs that may lie inside its own cutoff; per-pair data that
 depends only on the list (bond separations, scale factors, sub-lists) is
 memoized on the list (``memo``) and lives as long as the list does: one
 call of :func:`build_pairs`, or one build of a :class:`NeighborCache`.
+
+Training on rigid geometries evaluates the same positions at every step:
+:func:`frozen` keeps what depends only on them (pair vectors, distances,
+their powers, frames) for as long as the very same position tensor is passed
+unchanged and without gradient, so that work is done once per data set.
 """
 
 from __future__ import annotations
@@ -21,6 +26,23 @@ import numpy as np
 import torch
 
 from pinnff.errors import InputError
+
+
+def frozen(memo: dict, key, tensors: tuple, build):
+    """``build()``, kept in ``memo`` under ``key`` while ``tensors`` are the same, unmodified
+    tensor objects (identity and in-place version) that do not require grad: geometry-only
+    quantities of fixed structures (training batches) are then computed once. Anything else
+    (MD steps, positions that carry gradients) calls ``build()`` every time."""
+    if any(t.requires_grad for t in tensors):
+        return build()
+    stamp = tuple(t._version for t in tensors)
+    hit = memo.get(key)
+    if hit is not None and len(hit[0]) == len(tensors) and all(a is b for a, b in zip(hit[0], tensors)) \
+            and hit[1] == stamp:
+        return hit[2]
+    value = build()
+    memo[key] = (tensors, stamp, value)
+    return value
 
 
 @dataclass
@@ -107,7 +129,8 @@ class PairGeometry:
 
     ``pairs`` is the (memoizing) list the pairs come from and ``index`` (k,)
     the selected entries of it (None: all of them). ``i``, ``j`` (k,) atoms,
-    ``rvec`` (k, 3) = x_j - x_i (+ shift) A, ``r`` (k,) A.
+    ``rvec`` (k, 3) = x_j - x_i (+ shift) A, ``r`` (k,) A. ``memo``: geometry-only
+    quantities derived from it (see :meth:`cached`), kept as long as the geometry is.
     """
 
     pairs: PairList
@@ -116,10 +139,19 @@ class PairGeometry:
     j: torch.Tensor
     rvec: torch.Tensor
     r: torch.Tensor
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key, build):
+        """``build()`` once per geometry and ``key``: only for quantities that depend on nothing
+        but this geometry and the pair list (not on parameters). A geometry of fixed positions
+        lives across evaluations (:func:`pair_geometry`), so these are then computed once."""
+        if key not in self.memo:
+            self.memo[key] = build()
+        return self.memo[key]
 
     def components(self) -> torch.Tensor:
         """``rvec`` as rows (3, k): x, y, z components (the pair kernels' layout)."""
-        return self.rvec.T.contiguous()
+        return self.cached("components", lambda: self.rvec.T.contiguous())
 
     def gather(self, per_pair: torch.Tensor) -> torch.Tensor:
         """Entries of a per-pair tensor of ``pairs`` (first axis) for the selected pairs."""
@@ -139,7 +171,14 @@ def pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None
     ``margin`` (A) widens the sub-list taken from ``pairs`` when ``positions``
     are not the points the list was built on (vdW sites of a list built on atoms).
     Pairs are chosen without gradient; only the chosen ones get differentiable vectors.
+    Fixed positions (the same tensor, unchanged, without grad) get the same geometry back
+    (:func:`frozen`, memoized on ``pairs``).
     """
+    return frozen(pairs.memo, ("geometry", cutoff, margin), (positions,),
+                  lambda: _pair_geometry(positions, pairs, cutoff, margin))
+
+
+def _pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None, margin: float) -> PairGeometry:
     sub = pairs.within(None if cutoff is None else cutoff + margin)
     index = None
     if cutoff is not None:

@@ -115,26 +115,46 @@ def dipole_field_pairs(rv, mi, mk, f3, f5):
     return f_i, f_k
 
 
+def _static_factors(geo, topology: Topology, scales: Scales, ewald, dtype) -> dict:
+    """Geometry-only pieces of the polarization pairs: ``geo`` the pairs that couple (all under
+    Ewald), ``same_dp`` whether the d and p fields coincide, ``base`` the Ewald-screened point parts
+    of the 1/r^3, 3/r^5, 15/r^7 factors (zeros without Ewald), and ``d``, ``p``, ``u`` those powers
+    times the d, p and mutual pair scales (k,), which the damping factors multiply."""
+    p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
+    same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
+    if ewald is None:
+        keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
+        if not bool(keep.all()):
+            index = torch.nonzero(keep).flatten()
+            geo = geo.take(index)
+            p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
+    inv = 1.0 / geo.r
+    inv2 = inv * inv
+    rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
+    if ewald is not None:
+        from pinnff.physics import ewald as ew
+
+        base = [b - u for b, u in zip(ew.real_space_bn(geo.r, ewald.beta, 3)[1:], rr)]
+    else:
+        base = [0.0, 0.0, 0.0]
+    return {"geo": geo, "same_dp": same_dp, "base": base, "d": [d_scale * u for u in rr],
+            "p": None if same_dp else [p_scale * u for u in rr], "u": [u_scale * u for u in rr[:2]]}
+
+
 class _Geometry:
     """Pairs, their damped and scaled radial factors, and the reciprocal space of one geometry,
     shared by every field evaluation (permanent field, each solver iteration)."""
 
     def __init__(self, shared, params, settings: PolarizationSettings):
         positions, topology, scales, ewald = shared.positions, shared.topology, shared.scales, shared.ewald
-        dtype = positions.dtype
         self.ewald, self.shared = ewald, shared
         geo = shared.geometry(None if ewald is None else ewald.cutoff)
-        p_scale, d_scale, u_scale = (geo.gather(x) for x in polar_scales(topology, geo.pairs, scales, dtype))
-        self.same_dp = not scales.use_polar_groups or bool(torch.equal(d_scale, p_scale))
-        if ewald is None:
-            keep = (p_scale != 0) | (d_scale != 0) | (u_scale != 0)
-            if not bool(keep.all()):
-                index = torch.nonzero(keep).flatten()
-                geo = geo.take(index)
-                p_scale, d_scale, u_scale = p_scale[index], d_scale[index], u_scale[index]
+        static = geo.cached(("polarization", id(topology), scales, ewald),
+                            lambda: _static_factors(geo, topology, scales, ewald, positions.dtype))
+        self.same_dp, geo = static["same_dp"], static["geo"]
         self.geo = geo
         self.i, self.k, self.rvec, self.r = geo.i, geo.j, geo.rvec, geo.r
-        self.rv = shared.gathered(geo).rv
+        self.rv = geo.components()
         alpha = params["polarizability"]
         pd = alpha.clamp(min=0.0) ** (1.0 / 6.0)
         pdik = pd.index_select(0, self.i) * pd.index_select(0, self.k)
@@ -146,20 +166,13 @@ class _Geometry:
             raise ValueError(f"unknown direct_damping {settings.direct_damping!r}")
         mut_damp = damping.thole_u3(self.r, pdik, settings.thole)[:2]
         self.n = positions.shape[0]
-        inv = 1.0 / self.r
-        inv2 = inv * inv
-        rr = (inv * inv2, 3.0 * inv * inv2 * inv2, 15.0 * inv * inv2 * inv2 * inv2)  # rr3, rr5, rr7
         if ewald is not None:
-            from pinnff.physics import ewald as ew
-
-            base = [b - u for b, u in zip(ew.real_space_bn(self.r, ewald.beta, 3)[1:], rr)]
             self.recip = shared.reciprocal
-        else:
-            base = [0.0, 0.0, 0.0]
         # radial factors: Ewald-screened point part plus the damped, scaled short-range part
-        self.f_d = [b + d_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
-        self.f_p = self.f_d if self.same_dp else [b + p_scale * l * u for b, l, u in zip(base, dir_damp, rr)]
-        self.f_u = [b + u_scale * l * u for b, l, u in zip(base[:2], mut_damp, rr[:2])]
+        base = static["base"]
+        self.f_d = [b + l * u for b, l, u in zip(base, dir_damp, static["d"])]
+        self.f_p = self.f_d if self.same_dp else [b + l * u for b, l, u in zip(base, dir_damp, static["p"])]
+        self.f_u = [b + l * u for b, l, u in zip(base[:2], mut_damp, static["u"])]
 
     def _accumulate(self, pair_fields):
         """Sum per-pair fields (f_i at i, f_k at k), each (3, k), into (n, 3)."""

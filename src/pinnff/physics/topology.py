@@ -65,6 +65,8 @@ class Topology:
     vdw_parent: np.ndarray
     symbols: list[str] = field(default_factory=list)
     _sep_cache: dict = field(default_factory=dict, repr=False)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+    """Per-system cache of geometry-only quantities of fixed positions (see :func:`pinnff.physics.pairs.frozen`)."""
 
     def __post_init__(self) -> None:
         n = self.n_atoms

@@ -14,7 +14,7 @@ import math
 import torch
 
 from pinnff.physics.damping import quintic_taper
-from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, frozen, pair_geometry
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 SITE_MARGIN_STEP = 0.25
@@ -62,20 +62,31 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
     (n,). With a ``cutoff`` (A) the energy is switched off smoothly from
     ``taper * cutoff`` to ``cutoff``. Pairs scaled by ``scales.vdw``.
     """
-    sites = vdw_sites(positions, topology, params["vdw_reduction"])
+    reduction = params["vdw_reduction"]
+    sites, moved = frozen(topology.memo, "vdw_sites", (positions, reduction), lambda: _sites(positions, topology,
+                                                                                             reduction))
     margin = 0.0
     if pairs is None:
         pairs = build_pairs(sites, cell, None if cutoff is None else cutoff)
     elif cutoff is not None:  # a list built on atoms: sites may be closer than their atoms
-        moved = float((sites.detach() - positions.detach()).norm(dim=-1).max())
         margin = SITE_MARGIN_STEP * math.ceil(2.0 * moved / SITE_MARGIN_STEP)
     geo = pair_geometry(sites, pairs, cutoff, margin=margin)
-    scale = geo.gather(list_scale(topology, geo.pairs, scales.vdw, scales, positions.dtype))
+    weight = geo.cached(("vdw", id(topology), scales, cutoff, taper), lambda: _pair_weight(geo, topology, scales,
+                                                                                          cutoff, taper, sites.dtype))
     rmin, eps = combine(params, geo.i, geo.j, epsilon_rule)
-    e = buffered_14_7(geo.r, rmin, eps) * scale
-    if cutoff is not None:
-        e = e * quintic_taper(geo.r, taper * cutoff, cutoff)
-    return energy_sum(e, geo.i, segments)
+    return energy_sum(buffered_14_7(geo.r, rmin, eps) * weight, geo.i, segments)
+
+
+def _sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """:func:`vdw_sites` and how far (A) the farthest site lies from its atom."""
+    sites = vdw_sites(positions, topology, reduction)
+    return sites, float((sites.detach() - positions.detach()).norm(dim=-1).max())
+
+
+def _pair_weight(geo, topology: Topology, scales: Scales, cutoff: float | None, taper: float, dtype) -> torch.Tensor:
+    """Geometry-only factor (k,) of each pair's energy: its scale times the switch (when cut off)."""
+    weight = geo.gather(list_scale(topology, geo.pairs, scales.vdw, scales, dtype))
+    return weight if cutoff is None else weight * quintic_taper(geo.r, taper * cutoff, cutoff)
 
 
 

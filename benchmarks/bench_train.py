@@ -1,0 +1,110 @@
+"""Training speed: one training of the default settings per model kind (pinn, physics, ml) on one core.
+
+Data: the shipped set-A labels (``resources/labels/<level>/set_A/*.extxyz``),
+split by each sample's ``split`` key (train: the training set, val: the
+validation set; clean labels, sigma 0). Settings: the ``train`` config
+section's defaults (Tabu-Adam, ``train.dtype``), except that each kind is
+timed over ``--grad-evals`` gradient evaluations (at least 100) and the time
+is scaled to the default budget ``train.max_grad_evals``:
+
+    scaled_s = prepare_s + optimizer_s / grad_evals * max_grad_evals
+
+where ``prepare_s`` is the data set's one-off preparation (descriptors, pair
+lists, frozen geometry) and ``optimizer_s`` the optimizer's run (gradient
+evaluations plus its validation checks). Prints the figures and writes them
+as JSON (``--json``): ``pinn_s``, ``physics_s``, ``ml_s`` (scaled seconds),
+``<kind>_per_grad_eval_s``, ``<kind>_prepare_s``, ``<kind>_best_val_rmse_kcal``,
+``n_train``, ``n_val``, ``grad_evals``, ``max_grad_evals``, ``threads``,
+``torch``, ``load_average``.
+
+Before this benchmark's caching work (commit 683acc4, 1 thread, 2026-12-02,
+load average 1.9-2.6 on 2 shared cores, 100 timed gradient evaluations): see
+config/README.md, "train" speed.
+
+    python benchmarks/bench_train.py [--kinds pinn physics ml] [--grad-evals 100] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "resources" / "labels" / "dft_b3lyp-d3bj_def2-svp_df_grid2" / "set_A"
+
+
+def set_a_splits(labels: Path = LABELS, dtype=torch.float32) -> tuple[list, list]:
+    """(training, validation) clusters of the shipped set-A chunks, split by their ``split`` key."""
+    from pinnff.io.structures import read_structures
+    from pinnff.train.data import load_clusters
+
+    out = {"train": [], "val": []}
+    for chunk in sorted(labels.glob("chunk-*.extxyz")):
+        split = {a.info["sample_id"]: a.info.get("split") for a in read_structures(chunk)}
+        for cluster in load_clusters(chunk, dtype):
+            if split[cluster.sample_id] in out:
+                out[split[cluster.sample_id]].append(cluster)
+    return out["train"], out["val"]
+
+
+def time_training(kind: str, settings: dict, train_set: list, val_set: list, grad_evals: int) -> dict:
+    """One seeded training of ``kind`` for ``grad_evals`` gradient evaluations: timings and best validation RMSE."""
+    from pinnff.train.commands import build_model
+    from pinnff.train.trainer import TrainSettings, train
+
+    torch.manual_seed(0)
+    model = build_model(kind, settings)
+    run = TrainSettings(optimizer=settings["optimizer"], max_grad_evals=grad_evals, lr=settings["lr"],
+                        val_every=settings["val_every"], seed=0, tabu=settings["tabu"])
+    began = time.perf_counter()
+    result = train(model, train_set, val_set, run)
+    total = time.perf_counter() - began
+    per_eval = result.wall_s / result.grad_evals
+    prepare = total - result.wall_s
+    return {"scaled_s": prepare + per_eval * settings["max_grad_evals"], "per_grad_eval_s": per_eval,
+            "prepare_s": prepare, "best_val_rmse_kcal": result.best_val_loss}
+
+
+def main(argv=None) -> dict:
+    from pinnff.config import section
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kinds", nargs="+", default=["pinn", "physics", "ml"], choices=["pinn", "physics", "ml"])
+    parser.add_argument("--grad-evals", type=int, default=100, help="gradient evaluations timed (>= 100)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.grad_evals < 100:
+        parser.error("--grad-evals must be at least 100")
+    torch.set_num_threads(args.threads)
+    settings = section(None, "train")
+    train_set, val_set = set_a_splits(dtype=getattr(torch, settings["dtype"]))
+    out = {"n_train": len(train_set), "n_val": len(val_set), "grad_evals": args.grad_evals,
+           "max_grad_evals": settings["max_grad_evals"], "dtype": settings["dtype"],
+           "threads": torch.get_num_threads(), "torch": torch.__version__}
+    print(f"{len(train_set)} training / {len(val_set)} validation dimers, {settings['dtype']}, "
+          f"{torch.get_num_threads()} thread(s), torch {torch.__version__}")
+    for kind in args.kinds:
+        figures = time_training(kind, settings, train_set, val_set, args.grad_evals)
+        out[f"{kind}_s"] = figures.pop("scaled_s")
+        out.update({f"{kind}_{key}": value for key, value in figures.items()})
+        print(f"{kind:8s} {out[f'{kind}_s']:8.1f} s for {settings['max_grad_evals']} gradient evaluations "
+              f"(prepare {out[f'{kind}_prepare_s']:.1f} s, {1e3 * out[f'{kind}_per_grad_eval_s']:.1f} ms per "
+              f"evaluation; best validation RMSE after {args.grad_evals}: "
+              f"{out[f'{kind}_best_val_rmse_kcal']:.4f} kcal/mol)", flush=True)
+    out["load_average"] = list(os.getloadavg())
+    print("load average " + " ".join(f"{x:.2f}" for x in out["load_average"]))
+    if args.json:
+        from pinnff.io.atomic import write_json
+
+        write_json(args.json, out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
