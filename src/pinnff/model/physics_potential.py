@@ -18,6 +18,10 @@ come from:
   network free to vary off them opens energy holes in the liquid, where
   molecules vibrate.
 
+A PINN may also carry a :class:`~pinnff.model.contact.ContactCorrection`
+(``contact`` settings): a bounded many-body energy of close intermolecular
+contacts that vanishes beyond its cutoff (term ``"contact"``).
+
 Interaction energies of rigid clusters (kcal/mol): the pairwise-additive
 terms (permanent multipoles with charge penetration, buffered 14-7 vdW,
 charge transfer) need only the intermolecular pairs, since every monomer has
@@ -33,6 +37,7 @@ from __future__ import annotations
 import torch
 
 from pinnff.errors import InputError
+from pinnff.model.contact import ContactConfig, ContactCorrection
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
 from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
@@ -62,7 +67,7 @@ class PhysicsPotential(torch.nn.Module):
 
     def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
                  heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0,
-                 network_weight: float = 0.0, distortion_A: float = 0.1):
+                 network_weight: float = 0.0, distortion_A: float = 0.1, contact: ContactConfig | None = None):
         super().__init__()
         for name, value in (("prior_weight", prior_weight), ("network_weight", network_weight),
                             ("distortion_A", distortion_A)):
@@ -91,6 +96,9 @@ class PhysicsPotential(torch.nn.Module):
             self.type_table = ParameterTable(n_types, self.source.heads.config)
         else:
             self.source = ParameterTable(n_types, heads)
+        if contact is not None and kind != "pinn":
+            raise InputError("the contact correction belongs to the pinn kind only")
+        self.contact = None if contact is None else ContactCorrection(contact)
         priors = prior_parameters(1, smiles)
         self.vdw_reduction = priors.pop("vdw_reduction")
         self.priors = priors
@@ -104,6 +112,8 @@ class PhysicsPotential(torch.nn.Module):
             out.update(self.source.config_dict())
         else:
             out["heads"] = self.source.config.as_dict()
+        if self.contact is not None:
+            out["contact"] = self.contact.config.as_dict()
         return out
 
     @classmethod
@@ -111,7 +121,8 @@ class PhysicsPotential(torch.nn.Module):
         descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
         return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
                    values["physics"], values.get("prior_weight", 0.0), values.get("network_weight", 0.0),
-                   values.get("distortion_A", 0.1))
+                   values.get("distortion_A", 0.1),
+                   ContactConfig.from_dict(values["contact"]) if values.get("contact") is not None else None)
 
     # --- parameters ---------------------------------------------------------------
     @property
@@ -189,6 +200,14 @@ class PhysicsPotential(torch.nn.Module):
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
             data["numbers"] = t["numbers"]
+        if self.contact is not None:
+            with torch.no_grad():
+                element = self.contact.element(t["numbers"]).to(cluster_positions.device)
+                contacts = self.contact.contact_pairs(cluster_positions, inter_pairs, t["mol_id"])
+                data["contact"] = {"element": element,
+                                   "features": self.contact.features(cluster_positions, contacts, element),
+                                   "sample": torch.arange(len(clusters)).repeat_interleave(
+                                       torch.tensor([len(c.numbers) for c in clusters])).to(cluster_positions.device)}
         return data
 
     def fit_normalization(self, data: dict) -> None:
@@ -241,6 +260,10 @@ class PhysicsPotential(torch.nn.Module):
         for term, energy in self.segment_energies(data).items():
             total = energy.new_zeros(data["n_samples"])
             out[term] = total.index_add(0, data["segment_sample"], data["segment_sign"].to(energy.dtype) * energy)
+        if self.contact is not None:  # monomers alone have no contacts: only the cluster atoms count
+            c = data["contact"]
+            energy = self.contact.atom_energies(c["features"], c["element"])
+            out["contact"] = energy.new_zeros(data["n_samples"]).index_add(0, c["sample"], energy)
         return out
 
     def interaction_energies(self, data: dict) -> torch.Tensor:

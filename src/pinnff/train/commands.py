@@ -16,6 +16,7 @@ MODEL_KINDS = ("pinn", "physics", "ml")
 def build_model(kind: str, settings: dict):
     """A fresh model of ``kind`` (pinn | physics | ml) from the ``train`` config section."""
     from pinnff.errors import InputError
+    from pinnff.model.contact import ContactConfig
     from pinnff.model.descriptors import DescriptorConfig
     from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
@@ -28,9 +29,13 @@ def build_model(kind: str, settings: dict):
     if kind in ("pinn", "physics"):
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
+        c = pinn.get("contact", {"enabled": False})
+        contact = ContactConfig(cutoff=c["cutoff_A"], hidden=tuple(c["hidden"]), bound=c["bound_kcal"]) \
+            if kind == "pinn" and c["enabled"] else None
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
                                 physics=settings["amoeba"], prior_weight=pinn["prior_weight"],
-                                network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"])
+                                network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"],
+                                contact=contact)
     raise InputError(f"model kind '{kind}' is not one of {list(MODEL_KINDS)}")
 
 
