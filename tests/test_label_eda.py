@@ -59,3 +59,26 @@ def test_a_copy_that_is_not_a_rigid_move_of_its_conformer_is_refused(eda, pool_w
     bent[1] += 0.2
     with pytest.raises(InputError):
         eda.place(pool_water, bent)
+
+
+def test_decompose_frames_resumes_from_its_cache_and_skips_other_splits(eda, tmp_path):
+    from ase import Atoms
+
+    from pinnff.label.eda import decompose_frames
+
+    pool = [Atoms(WATER_DIMER_SYMBOLS[:3], positions=DIMER[:3], info={"conformer_ids": 0})]
+    frames = []
+    for sample, split in (("w-0", "val"), ("w-1", "train")):
+        atoms = Atoms(WATER_DIMER_SYMBOLS, positions=DIMER, info={"sample_id": sample, "split": split, "label_status": "ok",
+                                                                  "conformer_ids": np.array([0, 0]), "e_int_kcal": -5.0})
+        atoms.arrays["mol_id"] = MOL_ID
+        frames.append(atoms)
+    rows = decompose_frames(frames, pool, eda, tmp_path, ("val",))
+    assert [r["sample_id"] for r in rows] == ["w-0"]
+    assert rows[0]["e_frz_kcal"] + rows[0]["e_polct_kcal"] + rows[0]["e_disp_kcal"] == pytest.approx(-5.0)
+
+    class Refusing:
+        def __getattr__(self, name):
+            raise AssertionError("a cached sample was recomputed")
+
+    assert decompose_frames(frames, pool, Refusing(), tmp_path, ("val",)) == rows

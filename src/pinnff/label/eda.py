@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pinnff.errors import InputError
-from pinnff.geometry import kabsch_transform
+from pinnff.geometry import kabsch_transform, min_contact_by_molecule
 from pinnff.label.backends import LabelFailure, PySCFBackend
 from pinnff.units import HARTREE_TO_KCAL
 
@@ -174,7 +174,7 @@ def decompose_frames(frames: list, pool: list, analysis: FrozenDensity, cache_di
                 c = conformers[i]
                 monomers[i] = analysis.monomer(c.get_chemical_symbols(), c.positions)
         row = {"sample_id": atoms.info["sample_id"], "split": atoms.info["split"],
-               "e_int_kcal": float(atoms.info["e_int_kcal"]), "min_contact_A": float(atoms.info.get("min_contact_A", np.nan)),
+               "e_int_kcal": float(atoms.info["e_int_kcal"]), "min_contact_A": min_contact_by_molecule(atoms.positions, atoms.arrays["mol_id"]),
                **analysis.decompose(atoms.get_chemical_symbols(), atoms.positions, atoms.arrays["mol_id"],
                                     [monomers[i] for i in ids], atoms.info["e_int_kcal"])}
         write_json(path, row)
