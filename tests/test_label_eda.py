@@ -75,6 +75,7 @@ def test_decompose_frames_resumes_from_its_cache_and_skips_other_splits(eda, tmp
         frames.append(atoms)
     rows = decompose_frames(frames, pool, eda, tmp_path, ("val",))
     assert [r["sample_id"] for r in rows] == ["w-0"]
+    assert decompose_frames(frames, pool, eda, tmp_path, ("val", "train"), limit=1) == rows
     assert rows[0]["e_frz_kcal"] + rows[0]["e_polct_kcal"] + rows[0]["e_disp_kcal"] == pytest.approx(-5.0)
 
     class Refusing:

@@ -73,14 +73,14 @@ def _eda(args) -> None:
     frames = [a for path in args.labels for a in read_structures(path)]
     pool = [a for path in args.pool for a in read_structures(path)]
     analysis = FrozenDensity(PySCFBackend(s["pyscf"], threads=args.threads or s["threads"]))
-    rows = decompose_frames(frames, pool, analysis, args.cache, tuple(args.splits))
+    rows = decompose_frames(frames, pool, analysis, args.cache, tuple(args.splits), args.limit)
     write_text(args.out, pd.DataFrame(rows).to_csv(index=False))
     write_json(args.manifest, {
         "level": level_tag(s), "settings": {k: v for k, v in s["pyscf"].items() if k != "device"},
         "method": "frozen density of the monomers' occupied KS orbitals (Loewdin-orthonormalized union), "
                   "one functional evaluation without dispersion minus the monomers' SCF energies; "
                   "E_disp = D3 of the cluster minus the monomers; E_pol+ct = E_int - E_frz - E_disp",
-        "splits": list(args.splits), "samples": len(rows), "labels": {str(p): sha256(p) for p in args.labels},
+        "splits": list(args.splits), "limit": args.limit, "samples": len(rows), "labels": {str(p): sha256(p) for p in args.labels},
         "file": {"name": str(args.out), "sha256": sha256(args.out)}, "software": software(),
         "wall_s_per_sample_median": float(pd.DataFrame(rows)["eda_wall_s"].median()) if rows else 0.0,
         "units": {"e_frz_kcal": "kcal/mol", "e_polct_kcal": "kcal/mol", "e_disp_kcal": "kcal/mol",
@@ -108,6 +108,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--labels", nargs="+", required=True, help="labelled cluster files (shipped chunks)")
     p.add_argument("--pool", nargs="+", required=True, help="labelled conformer pool files")
     p.add_argument("--splits", nargs="+", default=["val", "test"], help="decompose the samples of these splits")
+    p.add_argument("--limit", type=int, help="only the first this many samples of those splits (file order)")
     p.add_argument("--cache", required=True, help="folder of per-sample results (resume point)")
     p.add_argument("--threads", type=int, help="threads for PySCF (overrides label.threads)")
     add_settings_argument(p, "label")

@@ -142,8 +142,10 @@ def scipy_block_diag(blocks: list[np.ndarray]) -> np.ndarray:
     return block_diag(*blocks)
 
 
-def decompose_frames(frames: list, pool: list, analysis: FrozenDensity, cache_dir, splits: tuple[str, ...]) -> list[dict]:
-    """Decomposition rows of the labelled cluster ``frames`` whose ``split`` is in ``splits`` (resumable).
+def decompose_frames(frames: list, pool: list, analysis: FrozenDensity, cache_dir, splits: tuple[str, ...],
+                     limit: int | None = None) -> list[dict]:
+    """Decomposition rows of the labelled cluster ``frames`` whose ``split`` is in ``splits`` (resumable),
+    the first ``limit`` of them in file order when given.
 
     ``pool``: the labelled conformer frames (``conformer_ids`` names each); each conformer used gets one
     SCF, kept for the run. Every finished cluster is a JSON file ``<sample_id>.json`` in ``cache_dir``
@@ -162,6 +164,8 @@ def decompose_frames(frames: list, pool: list, analysis: FrozenDensity, cache_di
     for atoms in frames:
         if atoms.info.get("split") not in splits or atoms.info.get("label_status") != "ok":
             continue
+        if limit is not None and len(rows) >= limit:
+            break
         path = cache_dir / f"{atoms.info['sample_id']}.json"
         if path.is_file():
             rows.append(json.loads(path.read_text()))
