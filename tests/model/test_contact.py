@@ -165,3 +165,29 @@ def test_the_periodic_box_adds_the_same_contact_term_with_exact_forces(pool):
         with torch.no_grad():
             fd = (float(box(plus, cell)) - float(box(minus, cell))) / (2 * h)
         assert float(grad[atom, axis]) == pytest.approx(fd, rel=1e-5, abs=1e-5)
+
+
+def test_refit_learns_a_teachers_contact_energy_and_leaves_the_rest_alone(pool):
+    """Labels = the model's own E_int + a teacher correction: the second stage alone recovers most of it."""
+    torch.manual_seed(0)
+    config = ContactConfig(hidden=(8,), bound=1.5)
+    model = PhysicsPotential("pinn", contact=config).double()
+    teacher = active(config, seed=1)
+    clusters = [Cluster(f"d{k}", dimer(pool, 5.0 + 0.1 * k, seed=k), numbers(), MOL_ID, 0.0, 0.0) for k in range(12)]
+    train, val = model.prepare(clusters[:8]), model.prepare(clusters[8:])
+
+    def labels(data, cl):
+        with torch.no_grad():
+            return model.interaction_energies(data) + torch.stack([energy(teacher, c.positions) for c in cl])
+
+    y_train, y_val = labels(train, clusters[:8]), labels(val, clusters[8:])
+    before = float(torch.sqrt(torch.mean((model.interaction_energies(val).detach() - y_val) ** 2)))
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("contact.")}
+    best = model.refit_contact(train, y_train, val, y_val, steps=300, lr=0.01, val_every=20)
+    with torch.no_grad():
+        after = float(torch.sqrt(torch.mean((model.interaction_energies(val) - y_val) ** 2)))
+    assert before > 0.05
+    assert after == pytest.approx(best, abs=1e-10) and after < 0.7 * before
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in frozen.items())
+    with pytest.raises(InputError):
+        PhysicsPotential("pinn").double().refit_contact(train, y_train, val, y_val, steps=1, lr=0.01)

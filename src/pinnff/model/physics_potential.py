@@ -266,6 +266,42 @@ class PhysicsPotential(torch.nn.Module):
             out["contact"] = energy.new_zeros(data["n_samples"]).index_add(0, c["sample"], energy)
         return out
 
+    def refit_contact(self, train_data: dict, targets: torch.Tensor, val_data: dict, val_targets: torch.Tensor,
+                      steps: int, lr: float, val_every: int = 50) -> float:
+        """Second stage of training: Adam on the contact correction alone (``steps`` gradient evaluations,
+        step ``lr``), every other term frozen at its trained value, so each step costs only the
+        correction's MLPs. Targets and validation labels in kcal/mol, ``(n_samples,)``. Keeps the
+        parameters of lowest validation RMSE (the incoming ones included); returns that RMSE, kcal/mol."""
+        if self.contact is None:
+            raise InputError("this model has no contact correction to refit")
+        with torch.no_grad():
+            rest = {}
+            for name, data in (("train", train_data), ("val", val_data)):
+                terms = self.interaction_decomposition(data)
+                rest[name] = sum(v for k, v in terms.items() if k != "contact")
+
+        def energies(name: str, data: dict) -> torch.Tensor:
+            c = data["contact"]
+            atoms = self.contact.atom_energies(c["features"], c["element"])
+            return rest[name] + atoms.new_zeros(data["n_samples"]).index_add(0, c["sample"], atoms)
+
+        def val_rmse() -> float:
+            with torch.no_grad():
+                return float(torch.sqrt(torch.mean((energies("val", val_data) - val_targets) ** 2)))
+
+        best, best_state = val_rmse(), {k: v.clone() for k, v in self.contact.state_dict().items()}
+        optimizer = torch.optim.Adam(self.contact.parameters(), lr=lr)
+        for step in range(1, steps + 1):
+            optimizer.zero_grad()
+            torch.mean((energies("train", train_data) - targets) ** 2).backward()
+            optimizer.step()
+            if step % val_every == 0 or step == steps:
+                value = val_rmse()
+                if value < best:
+                    best, best_state = value, {k: v.clone() for k, v in self.contact.state_dict().items()}
+        self.contact.load_state_dict(best_state)
+        return best
+
     def interaction_energies(self, data: dict) -> torch.Tensor:
         """E_int (kcal/mol) of every prepared cluster, shape ``(n_samples,)``."""
         return sum(self.interaction_decomposition(data).values())

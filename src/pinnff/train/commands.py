@@ -55,7 +55,8 @@ def _train(args) -> None:
     torch.manual_seed(args.seed)
     model = build_model(args.model, s)
     settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
-                             val_every=s["val_every"], seed=args.seed, tabu=s["tabu"])
+                             val_every=s["val_every"], seed=args.seed, tabu=s["tabu"],
+                             contact_steps=s["pinn"]["contact"]["refit_steps"], contact_lr=s["pinn"]["contact"]["refit_lr"])
     dtype = getattr(torch, s["dtype"])
     train_set, val_set = load_clusters(args.train, dtype), load_clusters(args.val, dtype)
     if args.n_train is not None:
