@@ -81,7 +81,7 @@ def _eda(args) -> None:
                   "one functional evaluation without dispersion minus the monomers' SCF energies; "
                   "E_disp = D3 of the cluster minus the monomers; E_pol+ct = E_int - E_frz - E_disp",
         "splits": list(args.splits), "limit": args.limit, "samples": len(rows), "labels": {str(p): sha256(p) for p in args.labels},
-        "file": {"name": str(args.out), "sha256": sha256(args.out)}, "software": software(),
+        "file": {"name": Path(args.out).name, "sha256": sha256(args.out)}, "software": software(),
         "wall_s_per_sample_median": float(pd.DataFrame(rows)["eda_wall_s"].median()) if rows else 0.0,
         "units": {"e_frz_kcal": "kcal/mol", "e_polct_kcal": "kcal/mol", "e_disp_kcal": "kcal/mol",
                   "e_int_kcal": "kcal/mol", "min_contact_A": "Angstrom", "eda_wall_s": "s"}})
