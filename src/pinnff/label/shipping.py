@@ -24,7 +24,7 @@ from pinnff.label.backends import level_tag
 MANIFEST = "manifest.json"
 
 
-def _software() -> dict:
+def software() -> dict:
     """Versions of the software that made and shipped the labels."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -76,7 +76,7 @@ def ship_chunks(chunks: list[Path], destination: Path, label_settings: dict, pro
         level=level,
         settings={"backend": backend, backend: level_settings, "monomers_from_pool": label_settings["monomers_from_pool"],
                   "counterpoise": label_settings.get("counterpoise", False)},
-        software=_software(),
+        software=software(),
         geometry_protocol=protocol,
         updated=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         units={"energy_kcal": "kcal/mol", "e_int_kcal": "kcal/mol", "forces_kcal_A": "kcal/mol/Angstrom",

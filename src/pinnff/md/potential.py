@@ -16,7 +16,9 @@ model (from each molecule's own geometry, every step), taken from a trained
 ``physics`` model's per-type table, or the priors themselves (``prior``: the
 classical force field). The functional form (charge penetration, epsilon
 combining rule, charge-transfer cutoff) is the one the model was trained
-with, so the liquid sees the same physics as the training dimers.
+with, so the liquid sees the same physics as the training dimers. A PINN with
+a contact correction (:mod:`pinnff.model.contact`) adds it as the term
+``contact``, on the same neighbour list.
 
 Atoms are whole molecules of the model's SMILES, molecule after molecule, in
 template order; molecules must stay whole (MD positions are never wrapped).
@@ -64,6 +66,10 @@ class LiquidPotential(torch.nn.Module):
         self.settings = settings
         # the list covers these settings' cutoffs, the model's charge-transfer cutoff included
         self.neighbors = neighbor_list(physics, settings)
+        contact = getattr(model, "contact", None)
+        if contact is not None and (self.neighbors.cutoff is None or self.neighbors.cutoff < contact.config.cutoff):
+            raise InputError(f"the model's contact correction needs pairs within {contact.config.cutoff} A; "
+                             f"the neighbour list holds {self.neighbors.cutoff} A")
         self.topology = degdme_topology(n_molecules, smiles)
         self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
         if valence is not None:
@@ -100,8 +106,14 @@ class LiquidPotential(torch.nn.Module):
         if cell is None:
             raise InputError("the liquid potential is periodic: give a cell")
         params = self.atom_parameters(positions)
-        return total_energy(positions, self.topology, params, cell, settings=self.settings,
-                            intramolecular=intramolecular, neighbors=self.neighbors)
+        energy, terms = total_energy(positions, self.topology, params, cell, settings=self.settings,
+                                     intramolecular=intramolecular, neighbors=self.neighbors)
+        if getattr(self.model, "contact", None) is not None:
+            tiled = next(iter(self._tiled.values()))
+            terms["contact"] = self.model.contact(positions, tiled["numbers"], tiled["mol_id"],
+                                                  self.neighbors.get(positions, cell))
+            energy = energy + terms["contact"]
+        return energy, terms
 
     def energy_terms(self, positions: torch.Tensor, cell: torch.Tensor) -> tuple[torch.Tensor, dict]:
         """Total energy (kcal/mol) and its parts (valence and each non-bonded term)."""

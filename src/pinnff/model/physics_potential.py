@@ -18,6 +18,10 @@ come from:
   network free to vary off them opens energy holes in the liquid, where
   molecules vibrate.
 
+A PINN may also carry a :class:`~pinnff.model.contact.ContactCorrection`
+(``contact`` settings): a bounded many-body energy of close intermolecular
+contacts that vanishes beyond its cutoff (term ``"contact"``).
+
 Interaction energies of rigid clusters (kcal/mol): the pairwise-additive
 terms (permanent multipoles with charge penetration, buffered 14-7 vdW,
 charge transfer) need only the intermolecular pairs, since every monomer has
@@ -34,6 +38,7 @@ import numpy as np
 import torch
 
 from pinnff.errors import InputError
+from pinnff.model.contact import ContactConfig, ContactCorrection
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
 from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
@@ -92,7 +97,7 @@ class PhysicsPotential(torch.nn.Module):
 
     def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
                  heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0,
-                 network_weight: float = 0.0, distortion_A: float = 0.1):
+                 network_weight: float = 0.0, distortion_A: float = 0.1, contact: ContactConfig | None = None):
         super().__init__()
         for name, value in (("prior_weight", prior_weight), ("network_weight", network_weight),
                             ("distortion_A", distortion_A)):
@@ -121,6 +126,9 @@ class PhysicsPotential(torch.nn.Module):
             self.type_table = ParameterTable(n_types, self.source.heads.config)
         else:
             self.source = ParameterTable(n_types, heads)
+        if contact is not None and kind != "pinn":
+            raise InputError("the contact correction belongs to the pinn kind only")
+        self.contact = None if contact is None else ContactCorrection(contact)
         priors = prior_parameters(1, smiles)
         self.vdw_reduction = priors.pop("vdw_reduction")
         self.priors = priors
@@ -134,6 +142,8 @@ class PhysicsPotential(torch.nn.Module):
             out.update(self.source.config_dict())
         else:
             out["heads"] = self.source.config.as_dict()
+        if self.contact is not None:
+            out["contact"] = self.contact.config.as_dict()
         return out
 
     @classmethod
@@ -141,7 +151,8 @@ class PhysicsPotential(torch.nn.Module):
         descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
         return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
                    values["physics"], values.get("prior_weight", 0.0), values.get("network_weight", 0.0),
-                   values.get("distortion_A", 0.1))
+                   values.get("distortion_A", 0.1),
+                   ContactConfig.from_dict(values["contact"]) if values.get("contact") is not None else None)
 
     # --- parameters ---------------------------------------------------------------
     @property
@@ -228,6 +239,14 @@ class PhysicsPotential(torch.nn.Module):
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
             data["numbers"] = t["numbers"]
+        if self.contact is not None:
+            with torch.no_grad():
+                element = self.contact.element(t["numbers"]).to(cluster_positions.device)
+                contacts = self.contact.contact_pairs(cluster_positions, inter_pairs, t["mol_id"])
+                data["contact"] = {"element": element,
+                                   "features": self.contact.features(cluster_positions, contacts, element),
+                                   "sample": torch.arange(len(clusters)).repeat_interleave(
+                                       torch.tensor([len(c.numbers) for c in clusters])).to(cluster_positions.device)}
         return data
 
     def fit_normalization(self, data: dict) -> None:
@@ -281,7 +300,47 @@ class PhysicsPotential(torch.nn.Module):
             total = energy.new_zeros(data["n_samples"])
             terms = data["segment_sign"].to(energy.dtype) * energy.index_select(0, data["segment_of"])
             out[term] = total.index_add(0, data["segment_sample"], terms)
+        if self.contact is not None:  # monomers alone have no contacts: only the cluster atoms count
+            c = data["contact"]
+            energy = self.contact.atom_energies(c["features"], c["element"])
+            out["contact"] = energy.new_zeros(data["n_samples"]).index_add(0, c["sample"], energy)
         return out
+
+    def refit_contact(self, train_data: dict, targets: torch.Tensor, val_data: dict, val_targets: torch.Tensor,
+                      steps: int, lr: float, val_every: int = 50) -> float:
+        """Second stage of training: Adam on the contact correction alone (``steps`` gradient evaluations,
+        step ``lr``), every other term frozen at its trained value, so each step costs only the
+        correction's MLPs. Targets and validation labels in kcal/mol, ``(n_samples,)``. Keeps the
+        parameters of lowest validation RMSE (the incoming ones included); returns that RMSE, kcal/mol."""
+        if self.contact is None:
+            raise InputError("this model has no contact correction to refit")
+        with torch.no_grad():
+            rest = {}
+            for name, data in (("train", train_data), ("val", val_data)):
+                terms = self.interaction_decomposition(data)
+                rest[name] = sum(v for k, v in terms.items() if k != "contact")
+
+        def energies(name: str, data: dict) -> torch.Tensor:
+            c = data["contact"]
+            atoms = self.contact.atom_energies(c["features"], c["element"])
+            return rest[name] + atoms.new_zeros(data["n_samples"]).index_add(0, c["sample"], atoms)
+
+        def val_rmse() -> float:
+            with torch.no_grad():
+                return float(torch.sqrt(torch.mean((energies("val", val_data) - val_targets) ** 2)))
+
+        best, best_state = val_rmse(), {k: v.clone() for k, v in self.contact.state_dict().items()}
+        optimizer = torch.optim.Adam(self.contact.parameters(), lr=lr)
+        for step in range(1, steps + 1):
+            optimizer.zero_grad()
+            torch.mean((energies("train", train_data) - targets) ** 2).backward()
+            optimizer.step()
+            if step % val_every == 0 or step == steps:
+                value = val_rmse()
+                if value < best:
+                    best, best_state = value, {k: v.clone() for k, v in self.contact.state_dict().items()}
+        self.contact.load_state_dict(best_state)
+        return best
 
     def interaction_energies(self, data: dict) -> torch.Tensor:
         """E_int (kcal/mol) of every prepared cluster, shape ``(n_samples,)``."""

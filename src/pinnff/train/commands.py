@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 def build_model(kind: str, settings: dict):
     """A fresh model of ``kind`` (pinn | physics | ml) from the ``train`` config section."""
     from pinnff.errors import InputError
+    from pinnff.model.contact import ContactConfig
     from pinnff.model.descriptors import DescriptorConfig
     from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
@@ -25,9 +26,13 @@ def build_model(kind: str, settings: dict):
     if kind in PHYSICS_KINDS:
         pinn = settings["pinn"]
         descriptors = DescriptorConfig(radial_cutoff=pinn["radial_cutoff_A"], angular_cutoff=pinn["angular_cutoff_A"])
+        c = pinn.get("contact", {"enabled": False})
+        contact = ContactConfig(cutoff=c["cutoff_A"], hidden=tuple(c["hidden"]), bound=c["bound_kcal"]) \
+            if kind == "pinn" and c["enabled"] else None
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
                                 physics=settings["amoeba"], prior_weight=pinn["prior_weight"],
-                                network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"])
+                                network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"],
+                                contact=contact)
     raise InputError(f"model kind '{kind}' is not one of {list(KINDS)}")
 
 
@@ -48,7 +53,8 @@ def _train(args) -> None:
     torch.manual_seed(args.seed)
     model = build_model(args.model, s)
     settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
-                             val_every=s["val_every"], seed=args.seed, tabu=s["tabu"])
+                             val_every=s["val_every"], seed=args.seed, tabu=s["tabu"],
+                             contact_steps=s["pinn"]["contact"]["refit_steps"], contact_lr=s["pinn"]["contact"]["refit_lr"])
     dtype = getattr(torch, s["dtype"])
     train_set, val_set = load_clusters(args.train, dtype), load_clusters(args.val, dtype)
     if args.n_train is not None:

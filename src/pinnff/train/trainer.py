@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class TrainSettings:
     """``optimizer``: adam | tabu-adam; ``max_grad_evals``: the budget; ``lr``: Adam step;
-    ``val_every``: Adam's validation interval; ``tabu``: extra :class:`TabuAdamConfig` fields."""
+    ``val_every``: Adam's validation interval; ``tabu``: extra :class:`TabuAdamConfig` fields;
+    ``contact_steps``/``contact_lr``: Adam steps and step size of the second stage that refits a
+    PINN's contact correction alone (0: none; see ``PhysicsPotential.refit_contact``)."""
 
     optimizer: str = "tabu-adam"
     max_grad_evals: int = 2000
@@ -32,6 +34,8 @@ class TrainSettings:
     val_every: int = 50
     seed: int = 0
     tabu: dict = field(default_factory=dict)
+    contact_steps: int = 0
+    contact_lr: float = 3e-3
 
     def __post_init__(self):
         if self.optimizer not in ("adam", "tabu-adam"):
@@ -68,7 +72,14 @@ def train(model, train_clusters: list, val_clusters: list, settings: TrainSettin
     log.info("training %s on %d samples (%d validation) with %s, %d gradient evaluations",
              type(model).__name__, len(train_clusters), len(val_clusters), settings.optimizer, settings.max_grad_evals)
     if settings.optimizer == "adam":
-        return adam(model, train_loss, val_loss, settings.max_grad_evals, lr=settings.lr, val_every=settings.val_every,
-                    progress=progress)
-    config = TabuAdamConfig(lr=settings.lr, seed=settings.seed, **settings.tabu)
-    return TabuAdam(model, train_loss, val_loss, config).run(settings.max_grad_evals, progress=progress)
+        result = adam(model, train_loss, val_loss, settings.max_grad_evals, lr=settings.lr,
+                      val_every=settings.val_every, progress=progress)
+    else:
+        config = TabuAdamConfig(lr=settings.lr, seed=settings.seed, **settings.tabu)
+        result = TabuAdam(model, train_loss, val_loss, config).run(settings.max_grad_evals, progress=progress)
+    if settings.contact_steps and getattr(model, "contact", None) is not None:
+        result.best_val_loss = model.refit_contact(train_data, targets, val_data, val_targets, settings.contact_steps,
+                                                   settings.contact_lr, settings.val_every)
+        log.info("contact correction refitted alone (%d steps): validation RMSE %.4g kcal/mol",
+                 settings.contact_steps, result.best_val_loss)
+    return result

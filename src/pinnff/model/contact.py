@@ -1,0 +1,139 @@
+"""Short-range contact correction: a bounded, learned many-body energy of close intermolecular contacts (torch).
+
+The AMOEBA+ terms are pairwise additive (except polarization) and their
+repulsion is a fixed 14-7 form; where two molecules interlock, many atom
+pairs overlap at once and the physics over-binds. This term adds, per atom
+``i`` (kcal/mol)::
+
+    e_i = b tanh((phi_e(G_i) - phi_e(0)) / b)
+    G_i[e', s] = sum_{j in other molecules, element e'} exp(-eta (r_ij - R_s)^2) f_c(r_ij; r_c)
+
+with ``phi_e`` a small MLP per element ``e`` of atom ``i``, ``R_s`` evenly
+spaced shell centres on ``[start, r_c)``, and ``f_c`` the cosine cutoff of
+:func:`pinnff.model.descriptors.cosine_cutoff` (value and slope vanish at
+``r_c``). Hence:
+
+- ``e_i = 0`` exactly when atom ``i`` has no atom of another molecule within
+  ``r_c``: monomers get nothing, long-range physics is untouched, and
+  E_int of a rigid cluster gains ``sum_i e_i`` of the cluster;
+- ``|e_i| < b`` (the bound, kcal/mol per atom);
+- the energy is continuously differentiable in the positions (forces are its
+  exact negative gradient through autograd, continuous at the cutoff), and
+  invariant to rotation, translation and permutation of like atoms;
+- it depends on all of an atom's intermolecular neighbours at once, so it is
+  not pairwise additive (many-body overlap, e.g. interlocked chains).
+
+The last layer of every MLP starts at zero, so a fresh correction is zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from pinnff.errors import InputError
+from pinnff.model.descriptors import cosine_cutoff
+from pinnff.physics.pairs import PairList
+
+
+@dataclass(frozen=True)
+class ContactConfig:
+    """``cutoff`` A (r_c), ``start`` A (first shell centre), ``shells`` count, ``eta`` 1/A^2,
+    ``hidden`` layer widths, ``bound`` kcal/mol per atom, ``species`` atomic numbers."""
+
+    cutoff: float = 4.0
+    start: float = 1.0
+    shells: int = 8
+    eta: float = 4.0
+    hidden: tuple[int, ...] = (16, 16)
+    bound: float = 2.0
+    species: tuple[int, ...] = (1, 6, 8)
+
+    def __post_init__(self):
+        if not 0 < self.start < self.cutoff:
+            raise InputError(f"contact correction: need 0 < start < cutoff, got {self.start} and {self.cutoff} A")
+        if self.shells < 1 or self.eta <= 0 or self.bound <= 0:
+            raise InputError("contact correction: shells >= 1, eta > 0 and bound > 0 are required")
+
+    def as_dict(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ContactConfig":
+        try:
+            return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+        except TypeError as error:
+            raise InputError(f"contact correction settings: {error}") from None
+
+
+class ContactCorrection(torch.nn.Module):
+    """Per-atom contact energies ``(n,)`` kcal/mol from intermolecular pairs (see the module docstring)."""
+
+    def __init__(self, config: ContactConfig | None = None):
+        super().__init__()
+        self.config = config = config or ContactConfig()
+        lookup = torch.full((max(config.species) + 1,), -1, dtype=torch.long)
+        lookup[torch.as_tensor(config.species)] = torch.arange(len(config.species))
+        self.register_buffer("species_index", lookup, persistent=False)
+        centres = np.linspace(config.start, config.cutoff, config.shells, endpoint=False)
+        self.register_buffer("centres", torch.as_tensor(centres, dtype=torch.float64), persistent=False)
+        self.n_features = len(config.species) * config.shells
+        self.mlps = torch.nn.ModuleList()
+        for _ in config.species:
+            layers, width = [], self.n_features
+            for size in config.hidden:
+                layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
+                width = size
+            last = torch.nn.Linear(width, 1)
+            torch.nn.init.zeros_(last.weight)
+            torch.nn.init.zeros_(last.bias)
+            self.mlps.append(torch.nn.Sequential(*layers, last))
+
+    def element(self, numbers: torch.Tensor) -> torch.Tensor:
+        """Species index (n,) of each atomic number; :class:`InputError` for one not in ``species``."""
+        numbers = torch.as_tensor(numbers, dtype=torch.long, device=self.species_index.device)
+        if bool(((numbers < 0) | (numbers >= len(self.species_index))).any()) or bool((self.species_index[numbers] < 0).any()):
+            raise InputError(f"contact correction: atomic numbers outside {list(self.config.species)}")
+        return self.species_index[numbers]
+
+    def contact_pairs(self, positions: torch.Tensor, pairs: PairList, mol_id: torch.Tensor) -> PairList:
+        """The pairs of ``pairs`` between different molecules (or periodic images) within the cutoff."""
+        pairs = pairs.within(self.config.cutoff)
+        with torch.no_grad():
+            _, r = pairs.vectors(positions)
+            other = mol_id.index_select(0, pairs.i) != mol_id.index_select(0, pairs.j)
+            if pairs.shift is not None:
+                other = other | (pairs.shift.abs().sum(-1) > 0)
+            return pairs.select(other & (r < self.config.cutoff))
+
+    def features(self, positions: torch.Tensor, contacts: PairList, element: torch.Tensor) -> torch.Tensor:
+        """Intermolecular radial features ``(n, n_species * shells)`` from the contact pairs."""
+        n, shells = positions.shape[0], self.config.shells
+        _, r = contacts.vectors(positions)
+        terms = torch.exp(-self.config.eta * (r[:, None] - self.centres.to(r.dtype)) ** 2) \
+            * cosine_cutoff(r, self.config.cutoff)[:, None]
+        out = positions.new_zeros(n, len(self.config.species), shells)
+        out = out.index_put((contacts.i, element.index_select(0, contacts.j)), terms, accumulate=True)
+        out = out.index_put((contacts.j, element.index_select(0, contacts.i)), terms, accumulate=True)
+        return out.reshape(n, -1)
+
+    def atom_energies(self, features: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
+        """``e_i`` (n,) kcal/mol from features ``(n, n_features)``."""
+        out = features.new_zeros(features.shape[0])
+        zero = features.new_zeros(1, self.n_features)
+        bound = self.config.bound
+        for k, mlp in enumerate(self.mlps):
+            rows = torch.nonzero(element == k).flatten()
+            if rows.numel():
+                raw = (mlp(features.index_select(0, rows)) - mlp(zero)).squeeze(-1)
+                out = out.index_put((rows,), bound * torch.tanh(raw / bound))
+        return out
+
+    def forward(self, positions: torch.Tensor, numbers: torch.Tensor, mol_id: torch.Tensor,
+                pairs: PairList) -> torch.Tensor:
+        """Total contact energy (kcal/mol, scalar) of a structure; ``pairs`` must hold every pair within the cutoff."""
+        element = self.element(numbers).to(positions.device)
+        contacts = self.contact_pairs(positions, pairs, mol_id)
+        return self.atom_energies(self.features(positions, contacts, element), element).sum()
