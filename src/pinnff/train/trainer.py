@@ -26,11 +26,12 @@ class TrainSettings:
     """``optimizer``: adam | tabu-adam; ``max_grad_evals``: the budget; ``lr``: Adam step;
     ``val_every``: Adam's validation interval; ``tabu``: extra :class:`TabuAdamConfig` fields;
     ``contact_steps``/``contact_lr``: Adam steps and step size of the second stage that refits a
-    PINN's contact correction alone (0: none; see ``PhysicsPotential.refit_contact``)."""
+    PINN's contact correction alone (0: none; see ``PhysicsPotential.refit_contact``). The first
+    three have no defaults here: the ``train`` section of the validated config is their one source."""
 
-    optimizer: str = "tabu-adam"
-    max_grad_evals: int = 2000
-    lr: float = 1e-3
+    optimizer: str
+    max_grad_evals: int
+    lr: float
     val_every: int = 50
     seed: int = 0
     tabu: dict = field(default_factory=dict)
