@@ -1,7 +1,7 @@
-# Entry points for a fresh machine: `make run` (the study, default config),
-# `make report` (results/report.html from what the run made) and `make test`
-# (the test suite). Each creates or reuses .venv and installs the pinned
-# dependencies by itself.
+# Entry points for a fresh machine: `make run` (the study on the default config,
+# then its report, results/report.html) and `make test` (the test suite);
+# `make report` rebuilds the report alone. Each creates or reuses .venv and
+# installs the pinned dependencies by itself.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= 2
@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 .PHONY: run report test dry-run
 run: $(VENV)/.installed
 	$(VENV)/bin/snakemake --cores $(CORES) --profile workflow/profiles/default
+	$(MAKE) report
 
 report: $(VENV)/.installed
 	$(VENV)/bin/snakemake --profile workflow/profiles/default --report results/report.html
