@@ -87,3 +87,14 @@ def test_blow_up_stops_with_a_clear_message_and_keeps_good_frames(tmp_path):
     with pytest.raises(BlowUp, match="force .* exceeds 50"):
         MDRun(atoms, ToyLiquid(16), settings, tmp_path).run()
     assert (tmp_path / "thermo.csv").read_text().count("\n") >= 2  # header and the starting frame
+
+
+def test_frames_stay_evenly_spaced_when_a_phase_ends_between_samples(tmp_path):
+    from ase.io import read
+
+    settings = MDSettings(**{**SETTINGS, "equilibration_steps": 13, "production_steps": 23}, production="bussi")
+    MDRun(toy_box(), ToyLiquid(16), settings, tmp_path).run()
+    times = [frame.info["time_fs"] for frame in read(tmp_path / "production.extxyz", index=":")]
+    assert np.allclose(np.diff(times), 5 * 2.0) and times[-1] == 35 * 2.0  # steps 15, 20, ..., 35
+    thermo = pd.read_csv(tmp_path / "thermo.csv")
+    assert thermo.step.iloc[-1] == 36  # the thermo log still closes each phase

@@ -259,7 +259,7 @@ class MDRun:
             if new:
                 handle.write(",".join(THERMO_COLUMNS + (PERIODIC_COLUMNS if self.cell is not None else [])) + "\n")
             handle.write(",".join(str(v) if isinstance(v, str) else f"{v:.10g}" for v in row) + "\n")
-        if phase == "production":
+        if phase == "production" and step % s.sample_every == 0:  # evenly spaced frames (the MSD needs them)
             frame = self.atoms.copy()
             frame.calc = None
             frame.positions = state.positions.cpu().numpy()
