@@ -33,12 +33,8 @@ import numpy as np
 import torch
 
 from pinnff.errors import InputError
+from pinnff.units import ATM_A3_IN_KCAL_PER_MOL, BOLTZMANN_KCAL_PER_MOL_K
 
-BOLTZMANN_KCAL_PER_MOL_K = 8.314462618 / 4184.0
-"""k_B in kcal/mol/K: the molar gas constant 8.314462618 J/(mol K) (exact, SI 2019) over 4184 J/kcal."""
-
-ATM_A3_IN_KCAL_PER_MOL = 101325.0 * 1e-30 * 6.02214076e23 / 4184.0
-"""1 atm x 1 Angstrom^3 in kcal/mol: 101325 Pa x 1e-30 m^3 x N_A / 4184 J/kcal = 1.458397e-5."""
 
 
 class MonteCarloBarostat:

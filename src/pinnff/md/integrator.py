@@ -32,11 +32,8 @@ from dataclasses import dataclass
 
 import torch
 
-ACCEL = 4.184e-4
-"""Angstrom/fs^2 per (kcal/mol/Angstrom / amu)."""
-
-BOLTZMANN = 0.0019872042586
-"""kcal/mol/K (CODATA 2018)."""
+from pinnff.units import ACCELERATION_A_FS2 as ACCEL
+from pinnff.units import BOLTZMANN_KCAL_PER_MOL_K as BOLTZMANN
 
 THERMOSTATS = ("nve", "bussi", "langevin")
 
