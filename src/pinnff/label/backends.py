@@ -63,18 +63,30 @@ class PySCFBackend:
         else:
             self.engine = f"pyscf-{pyscf.__version__}-cpu"
 
-    def _scf(self, symbols, positions_A, stabilize: int, dispersion: bool):
-        from pyscf import dft, gto
+    def molecule(self, symbols, positions_A):
+        """The closed-shell PySCF molecule of ``symbols`` at ``positions_A`` (n, 3) in the configured basis."""
+        from pyscf import gto
 
         s = self.settings
-        mol = gto.M(atom=list(zip(symbols, positions_A)), basis=s["basis"], unit="Angstrom", charge=0, spin=0,
-                    verbose=0, max_memory=s["max_memory_mb"])
+        return gto.M(atom=list(zip(symbols, positions_A)), basis=s["basis"], unit="Angstrom", charge=0, spin=0,
+                     verbose=0, max_memory=s["max_memory_mb"])
+
+    def kohn_sham(self, mol, dispersion: bool):
+        """The configured Kohn-Sham method (functional, density fitting, grid) of ``mol``, on the CPU."""
+        from pyscf import dft
+
+        s = self.settings
         mf = dft.RKS(mol, xc=s["xc"])
         if s["density_fit"]:
             mf = mf.density_fit()
         if dispersion and s["dispersion"] != "none":
             mf.disp = s["dispersion"]
         mf.grids.level = s["grid_level"]
+        return mf
+
+    def _scf(self, symbols, positions_A, stabilize: int, dispersion: bool):
+        s = self.settings
+        mf = self.kohn_sham(self.molecule(symbols, positions_A), dispersion)
         mf.conv_tol = s["conv_tol"]
         mf.max_cycle = s["max_cycle"]
         if self.on_gpu:

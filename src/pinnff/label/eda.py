@@ -56,13 +56,6 @@ class FrozenDensity:
             raise InputError("the energy decomposition runs on the CPU (label.pyscf.device: cpu)")
         self.backend = backend
 
-    def _mol(self, symbols, positions_A):
-        from pyscf import gto
-
-        s = self.backend.settings
-        return gto.M(atom=list(zip(symbols, np.asarray(positions_A))), basis=s["basis"], unit="Angstrom",
-                     charge=0, spin=0, verbose=0, max_memory=s["max_memory_mb"])
-
     def monomer(self, symbols, positions_A) -> Monomer:
         """SCF of one monomer without dispersion (up to three strategies, as the labelling backend)."""
         for stabilize in range(3):
@@ -82,7 +75,7 @@ class FrozenDensity:
         rmsd = float(np.sqrt(((moved - positions_A) ** 2).sum(axis=1).mean()))
         if rmsd > PLACEMENT_TOL_A or np.linalg.det(rotation) < 0:
             raise InputError(f"monomer copy is not a rigid rotation of its conformer (RMSD {rmsd:.2e} A)")
-        mol = self._mol(monomer.symbols, monomer.positions_A)
+        mol = self.backend.molecule(monomer.symbols, monomer.positions_A)
         return mol.ao_rotation_matrix(rotation) @ monomer.c_occ  # checked against an SCF at the moved geometry (tests)
 
     def frozen_energy(self, symbols, positions_A, blocks: list[np.ndarray]) -> float:
@@ -91,9 +84,9 @@ class FrozenDensity:
         ``blocks``: each monomer's occupied MO coefficients in its own AO basis,
         monomers in the cluster's atom order (contiguous).
         """
-        from pyscf import dft, scf
+        from pyscf import scf
 
-        mol = self._mol(symbols, positions_A)
+        mol = self.backend.molecule(symbols, np.asarray(positions_A))
         nao = sum(b.shape[0] for b in blocks)
         if nao != mol.nao:
             raise InputError(f"monomer AO counts add up to {nao}, the cluster has {mol.nao}")
@@ -103,11 +96,7 @@ class FrozenDensity:
         if values.min() < 1e-8:
             raise LabelFailure(f"occupied monomer orbitals are nearly linearly dependent (overlap eigenvalue {values.min():.1e})")
         c = c @ (vectors / np.sqrt(values)) @ vectors.T
-        s = self.backend.settings
-        mf = dft.RKS(mol, xc=s["xc"])
-        if s["density_fit"]:
-            mf = mf.density_fit()
-        mf.grids.level = s["grid_level"]
+        mf = self.backend.kohn_sham(mol, dispersion=False)
         return float(mf.energy_tot(dm=2.0 * c @ c.T))
 
     def dispersion(self, symbols, positions_A) -> float:
