@@ -98,7 +98,16 @@ class PySCFBackend:
         mf.kernel()
         return mf
 
-    def _dispersion_hartree(self, symbols, positions_A) -> float:
+    def converged_scf(self, symbols, positions_A, dispersion: bool):
+        """The converged SCF of one structure: plain, then damped with a level shift, then Newton;
+        :class:`LabelFailure` when none converges."""
+        for stabilize in range(3):
+            mf = self._scf(symbols, positions_A, stabilize, dispersion)
+            if mf.converged:
+                return mf
+        raise LabelFailure("SCF did not converge (plain, damped + level shift, Newton)")
+
+    def dispersion_hartree(self, symbols, positions_A) -> float:
         """Dispersion energy (Hartree) of the given atoms alone (it depends on the nuclei only)."""
         from pyscf import dft, gto
         from pyscf.scf.dispersion import get_dispersion
@@ -120,19 +129,14 @@ class PySCFBackend:
         if forces and not real.all():
             raise ValueError("forces of a structure with ghost atoms are not defined")
         start = time.perf_counter()
-        for stabilize in range(3):
-            mf = self._scf(symbols, positions_A, stabilize, dispersion=bool(real.all()))
-            if mf.converged:
-                break
-        else:
-            raise LabelFailure("SCF did not converge (plain, damped + level shift, Newton)")
+        mf = self.converged_scf(symbols, positions_A, dispersion=bool(real.all()))
         gradient = None
         if forces:
             gradient = mf.nuc_grad_method().kernel()
             gradient = gradient.get() if hasattr(gradient, "get") else gradient
         energy = float(mf.e_tot)
         if not real.all():
-            energy += self._dispersion_hartree([s for s, r in zip(symbols, real) if r], np.asarray(positions_A)[real])
+            energy += self.dispersion_hartree([s for s, r in zip(symbols, real) if r], np.asarray(positions_A)[real])
         energy *= HARTREE_TO_KCAL
         force = None if gradient is None else -np.asarray(gradient) * HARTREE_TO_KCAL / BOHR_TO_ANGSTROM
         return Label(energy, force, time.perf_counter() - start)

@@ -58,12 +58,7 @@ class FrozenDensity:
 
     def monomer(self, symbols, positions_A) -> Monomer:
         """SCF of one monomer without dispersion (up to three strategies, as the labelling backend)."""
-        for stabilize in range(3):
-            mf = self.backend._scf(symbols, np.asarray(positions_A), stabilize, dispersion=False)
-            if mf.converged:
-                break
-        else:
-            raise LabelFailure("monomer SCF did not converge")
+        mf = self.backend.converged_scf(symbols, np.asarray(positions_A), dispersion=False)
         occupied = mf.mo_occ > 0
         return Monomer(list(symbols), np.array(positions_A, dtype=float), np.array(mf.mo_coeff[:, occupied]),
                        float(mf.e_tot))
@@ -101,7 +96,7 @@ class FrozenDensity:
 
     def dispersion(self, symbols, positions_A) -> float:
         """Dispersion correction (Hartree) of the given atoms alone."""
-        return self.backend._dispersion_hartree(list(symbols), np.asarray(positions_A))
+        return self.backend.dispersion_hartree(list(symbols), np.asarray(positions_A))
 
     def decompose(self, symbols, positions_A, mol_id, monomers: list[Monomer], e_int_kcal: float) -> dict:
         """``e_frz_kcal``, ``e_disp_kcal``, ``e_polct_kcal`` (kcal/mol) and ``eda_wall_s`` of one labelled cluster.
