@@ -94,7 +94,8 @@ def density_figure(runs: list[Path], labels: list[str], experimental: str | None
     import pandas as pd
 
     from pinnff.analysis.experimental import load_experimental
-    from pinnff.md.stationarity import statistical_inefficiency
+    from pinnff.analysis.replicas import aggregate_replicas
+    from pinnff.md.stationarity import correlated_mean
 
     reference = load_experimental(experimental).get("density") if experimental else None
     plt = _pyplot()
@@ -105,15 +106,15 @@ def density_figure(runs: list[Path], labels: list[str], experimental: str | None
         t_ps, rho, varies = density_trace(run)
         trace_ax.plot(t_ps, rho, lw=0.8, label=None if label in per_label else label, color=colour[label])
         half = rho[len(rho) // 2 :]
-        error = float(half.std(ddof=1) * np.sqrt(statistical_inefficiency(half) / len(half))) if len(half) > 2 else 0.0
-        per_label.setdefault(label, []).append((float(half.mean()), error, varies))
+        mean, error, _ = correlated_mean(half) if len(half) > 2 else (float(half.mean()), 0.0, 1.0)
+        per_label.setdefault(label, []).append((mean, error, varies))
     rows = []
     for k, (label, values) in enumerate(per_label.items()):
-        means = np.array([v[0] for v in values])
-        error = means.std(ddof=1) / np.sqrt(len(means)) if len(means) > 1 else values[0][1]
+        density = aggregate_replicas([v[0] for v in values], [v[1] for v in values])
         varies = any(v[2] for v in values)
-        mean_ax.errorbar([k], [means.mean()], yerr=[error], fmt="o" if varies else "x", capsize=3, color=f"C{k}")
-        rows.append({"run": label, "density_g_cm3": means.mean(), "error": error, "n_runs": len(means),
+        mean_ax.errorbar([k], [density["mean"]], yerr=[density["error"]], fmt="o" if varies else "x", capsize=3,
+                         color=f"C{k}")
+        rows.append({"run": label, "density_g_cm3": density["mean"], "error": density["error"], "n_runs": density["n"],
                      "volume": "NPT" if varies else "fixed"})
     if reference is not None:
         for axis in (trace_ax, mean_ax):

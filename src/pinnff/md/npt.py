@@ -21,14 +21,13 @@ Units: Angstrom, Angstrom^3, g/cm^3, kcal/mol.
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import torch
 
 from pinnff.errors import InputError
 from pinnff.md.barostat import MonteCarloBarostat
-from pinnff.md.stationarity import statistical_inefficiency
+from pinnff.md.stationarity import correlated_mean
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +102,8 @@ class BarostatHook:
         if len(half) < 2:
             raise InputError(f"npt: {len(self.densities)} volume samples cannot give a density; lengthen md.npt_ps "
                              "or attempt moves more often (md.barostat_every_fs)")
-        g = statistical_inefficiency(half - half.mean())
-        error = float(half.std(ddof=1) * math.sqrt(g / len(half)))
-        return {"density_g_cm3": float(half.mean()), "density_err_g_cm3": error, "samples": len(half),
+        mean, error, g = correlated_mean(half)
+        return {"density_g_cm3": mean, "density_err_g_cm3": error, "samples": len(half),
                 "statistical_inefficiency": g, "moves": self.barostat.n_attempted,
                 "acceptance": self.barostat.acceptance_rate, "pressure_atm": self.barostat.pressure_atm,
                 "production_density": self.production_density,

@@ -43,6 +43,13 @@ def statistical_inefficiency(values: np.ndarray) -> float:
     return max(1.0, g)
 
 
+def correlated_mean(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean of a correlated series ``(n,)`` (n >= 2), its standard error ``std sqrt(g / n)`` and ``g``."""
+    x = np.asarray(values, dtype=float)
+    g = statistical_inefficiency(x)
+    return float(x.mean()), float(x.std(ddof=1) * math.sqrt(g / len(x))), g
+
+
 def stationary(times: Sequence[float], values: Sequence[float], fraction: float = 0.5, z: float = 3.0,
                min_samples: int = 20) -> tuple[bool, dict]:
     """Whether the last ``fraction`` of the trace ``values(times)`` (both ``(n,)``) has no trend.
@@ -71,15 +78,15 @@ def stationary(times: Sequence[float], values: Sequence[float], fraction: float 
     g = statistical_inefficiency(residual)
     spread = float(np.sum((t - t.mean()) ** 2))
     slope_err = math.sqrt(float(residual @ residual) / (n - 2) / spread * g) if spread > 0 else math.inf
-    first, second = y[: n // 2], y[n // 2 :]
-    g_first, g_second = statistical_inefficiency(first), statistical_inefficiency(second)
-    diff_err = math.sqrt(first.var(ddof=1) * g_first / len(first) + second.var(ddof=1) * g_second / len(second))
-    diff = float(second.mean() - first.mean())
+    first_mean, first_err, _ = correlated_mean(y[: n // 2])
+    second_mean, second_err, _ = correlated_mean(y[n // 2 :])
+    diff_err = math.hypot(first_err, second_err)
+    diff = second_mean - first_mean
     slope_ok = abs(slope) <= z * slope_err
     halves_ok = abs(diff) <= z * diff_err if diff_err > 0 else diff == 0.0
     return bool(slope_ok and halves_ok), {
         "slope": float(slope), "slope_err": slope_err, "slope_ok": bool(slope_ok),
-        "first_half_mean": float(first.mean()), "second_half_mean": float(second.mean()),
+        "first_half_mean": first_mean, "second_half_mean": second_mean,
         "half_difference": diff, "half_difference_err": diff_err, "halves_ok": bool(halves_ok),
         "statistical_inefficiency": g, "n_samples": n, "fraction": fraction, "z": z,
     }
