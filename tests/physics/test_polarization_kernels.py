@@ -1,11 +1,9 @@
-"""The polarization kernels against their plain definitions: the extrapolated energy's half-series
-products against the series itself, and the dipole-field operator's hand-written gradients against
-finite differences and autograd of the pair formula."""
+"""The extrapolated polarization energy's half-series products against the series itself."""
 
 import pytest
 import torch
 
-from pinnff.physics.polarization import _accumulate_pairs, _DipoleField, dipole_field_pairs, extrapolated_energy_terms
+from pinnff.physics.polarization import extrapolated_energy_terms
 
 
 def _symmetric_operator(n: int, seed: int = 0):
@@ -38,29 +36,3 @@ def test_half_series_products_equal_the_series_with_half_the_applications(order,
         mu = alpha * apply_t(mu)
     # T a_m for the odd terms, T b_m for the even ones (a_m again when the fields are the same)
     assert len(calls) == (order + 1) // 2 + (order // 2 if separate_fields else 0)
-
-
-def test_dipole_field_function_matches_the_pair_formula_and_finite_differences():
-    torch.manual_seed(0)
-    n, k = 6, 11
-    i = torch.randint(0, n, (k,))
-    j = (i + torch.randint(1, n, (k,))) % n
-    inputs = [torch.randn(3, n, dtype=torch.float64, requires_grad=True),
-              torch.randn(3, k, dtype=torch.float64, requires_grad=True),
-              torch.randn(k, dtype=torch.float64, requires_grad=True),
-              torch.randn(k, dtype=torch.float64, requires_grad=True)]
-
-    def function(m, rv, f3, f5):
-        return _DipoleField.apply(m, rv, f3, f5, i, j)
-
-    def reference(m, rv, f3, f5):
-        return _accumulate_pairs(dipole_field_pairs(rv, m[:, i], m[:, j], f3, f5), i, j, n)
-
-    assert torch.allclose(function(*inputs), reference(*inputs), rtol=0, atol=1e-14)
-    weight = torch.randn(3, n, dtype=torch.float64)
-    ours = torch.autograd.grad((function(*inputs) * weight).sum(), inputs)
-    plain = torch.autograd.grad((reference(*inputs) * weight).sum(), inputs)
-    for a, b in zip(ours, plain):
-        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-    assert torch.autograd.gradcheck(function, inputs)
-    assert torch.autograd.gradgradcheck(function, inputs)

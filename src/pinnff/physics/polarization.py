@@ -119,41 +119,6 @@ def dipole_field_pairs(rv, mi, mk, f3, f5):
     return f_i, f_k
 
 
-class _DipoleField(torch.autograd.Function):
-    """Field (3, n) at every atom of dipoles ``m`` (3, n) through the pairs (``i``, ``k``) at ``rv``
-    (3, k) with radial factors ``f3``, ``f5`` (k,): the sum over pairs of :func:`dipole_field_pairs`.
-
-    The pair tensor is symmetric, so the gradient with respect to the dipoles is the same sum applied
-    to the incoming gradient; those with respect to ``rv``, ``f3`` and ``f5`` are a few products per
-    pair. Written out, the backward pass costs about one forward pass, where autograd's generic one
-    costs two to three. The backward uses differentiable operations (second derivatives work)."""
-
-    @staticmethod
-    def forward(ctx, m, rv, f3, f5, i, k):
-        ctx.save_for_backward(m, rv, f3, f5, i, k)
-        return _accumulate_pairs(dipole_field_pairs(rv, m.index_select(1, i), m.index_select(1, k), f3, f5),
-                                 i, k, m.shape[1])
-
-    @staticmethod
-    def backward(ctx, grad):
-        m, rv, f3, f5, i, k = ctx.saved_tensors
-        gi, gk = grad.index_select(1, i), grad.index_select(1, k)
-        grad_m = grad_rv = grad_f3 = grad_f5 = None
-        if ctx.needs_input_grad[0]:
-            grad_m = _DipoleField.apply(grad, rv, f3, f5, i, k)
-        if any(ctx.needs_input_grad[1:4]):
-            mi, mk = m.index_select(1, i), m.index_select(1, k)
-            di, dk = (mi * rv).sum(0), (mk * rv).sum(0)
-            gir, gkr = (gi * rv).sum(0), (gk * rv).sum(0)
-            if ctx.needs_input_grad[1]:
-                grad_rv = f5 * (dk * gi + gir * mk + di * gk + gkr * mi)
-            if ctx.needs_input_grad[2]:
-                grad_f3 = -((gi * mk).sum(0) + (gk * mi).sum(0))
-            if ctx.needs_input_grad[3]:
-                grad_f5 = gir * dk + gkr * di
-        return grad_m, grad_rv, grad_f3, grad_f5, None, None
-
-
 def _accumulate_pairs(pair_fields, i, k, n):
     """Sum per-pair fields (f_i at atom ``i``, f_k at atom ``k``), each (3, k), into (3, n)."""
     f_i, f_k = pair_fields
@@ -257,7 +222,9 @@ class _Geometry:
 
     def mutual_field(self, mu):
         """Field (n, 3) of induced dipoles ``mu`` (n, 3) e*A: T mu (Thole u^3 damping)."""
-        field = _DipoleField.apply(mu.T, self.rv, *self.f_u, self.i, self.k).T
+        m = mu.T
+        pair = dipole_field_pairs(self.rv, m.index_select(1, self.i), m.index_select(1, self.k), *self.f_u)
+        field = self._accumulate(pair, self.geo)
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
