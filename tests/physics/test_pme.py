@@ -133,6 +133,25 @@ def test_neighbour_cache_sublists_give_the_fresh_list_energy(box):
     assert len(build_pairs(moved, cell, 6.0).i) < len(cache.get(moved, cell).i)  # the skin holds extra pairs
 
 
+def test_neighbour_cache_survives_a_small_volume_move_and_rebuilds_after_a_large_one(box):
+    """A barostat's move (cell scaled, molecules' positions scaled with it) within the skin's
+    strain budget keeps the list, with shifts from the new cell and the fresh list's energy; a
+    strain beyond the budget rebuilds it."""
+    pos, topo, params, cell = box
+    settings = PhysicsSettings(cutoff=6.0, ct_cutoff=5.0, ewald=PME, scales=SCALES,
+                               polarization=PolarizationSettings(solver="extrapolated"))
+    cache = NeighborCache(cutoff=6.0, skin=1.0)
+    total_energy(pos, topo, params, cell, settings=settings, neighbors=cache)
+    for factor, builds in ((1.01, 1), (1.0, 1), (1.06, 2)):  # |M| (6 + 1) = 0.07 < 1; 0.42 + moves > 1
+        scaled_cell = cell * factor
+        scaled = pos * factor + (0.2 if factor > 1.05 else 0.0)
+        e_cached, parts_cached = total_energy(scaled, topo, params, scaled_cell, settings=settings, neighbors=cache)
+        assert cache.builds == builds
+        e_fresh, parts_fresh = total_energy(scaled, topo, params, scaled_cell, settings=settings)
+        for key in parts_fresh:
+            assert parts_cached[key].item() == pytest.approx(parts_fresh[key].item(), rel=1e-12, abs=1e-10), key
+
+
 def test_exclusions_apply_to_the_nearest_image_only(box):
     """With a real-space cutoff beyond half the box, farther images of bonded pairs are ordinary
     pairs: the Ewald energy does not depend on the cutoff at fixed splitting beta (charge

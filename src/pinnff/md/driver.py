@@ -193,6 +193,8 @@ class MDRun:
         neighbors = self.neighbors
         if neighbors is not None and neighbors.reference is not None:
             arrays["neighbor_reference"] = neighbors.reference.cpu().numpy()
+            if neighbors.reference_cell is not None:
+                arrays["neighbor_reference_cell"] = neighbors.reference_cell.cpu().numpy()
         buffer = io.BytesIO()
         np.savez(buffer, **arrays, cell=self.atoms.cell.array, step=step,
                  rng_state=self.generator.get_state().numpy(), extensions=json.dumps(self.extensions),
@@ -224,8 +226,9 @@ class MDRun:
             self.set_cell(data["cell"])
         self.generator.set_state(torch.as_tensor(data["rng_state"]))
         if "neighbor_reference" in data and self.neighbors is not None:  # the very list the run was using
+            built = data["neighbor_reference_cell"] if "neighbor_reference_cell" in data else None
             self.neighbors.get(torch.as_tensor(data["neighbor_reference"], device=self.device), self.cell,
-                               rebuild=True)
+                               rebuild=True, build_cell=None if built is None else torch.as_tensor(built))
         for path, size in ((self.trajectory, int(data["trajectory_bytes"])), (self.thermo, int(data["thermo_bytes"]))):
             if path.exists():
                 with open(path, "r+b") as handle:  # drop output written after the checkpoint

@@ -174,8 +174,8 @@ def pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None
     Fixed positions (the same tensor, unchanged, without grad) get the same geometry back
     (:func:`frozen`, memoized on ``pairs``).
     """
-    return frozen(pairs.memo, ("geometry", cutoff, margin), (positions,),
-                  lambda: _pair_geometry(positions, pairs, cutoff, margin))
+    fixed = (positions,) if pairs.shift is None else (positions, pairs.shift)  # a list's shifts follow its cell
+    return frozen(pairs.memo, ("geometry", cutoff, margin), fixed, lambda: _pair_geometry(positions, pairs, cutoff, margin))
 
 
 def _pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None, margin: float) -> PairGeometry:
@@ -287,9 +287,16 @@ def build_pairs(positions: torch.Tensor, cell=None, cutoff: float | None = None)
 
 
 class NeighborCache:
-    """Verlet list with a skin: pairs within ``cutoff + skin`` A, rebuilt only when some atom
-    has moved more than ``skin / 2`` since the last build (or the cell changed). Terms apply
-    their own cutoffs to the pairs they receive, so the extra pairs cost time, never accuracy.
+    """Verlet list with a skin: pairs within ``cutoff + skin`` A, rebuilt only when the pairs may
+    have moved by more than the skin since the last build. Terms apply their own cutoffs to the
+    pairs they receive, so the extra pairs cost time, never accuracy.
+
+    With a fixed cell that is when some atom has moved more than ``skin / 2``. A cell that changed
+    since the build (a barostat's volume move) strains every pair vector of the build by at most
+    ``|M| r`` with ``M = L_build^-1 L - 1`` (``|M|`` its spectral norm, rows are lattice
+    vectors); with the atoms' displacements ``d`` taken in fractional coordinates (the strain
+    removed), every pair that may now lie within the cutoff is still listed while
+    ``2 max d + |M| (cutoff + skin) <= skin``. Cartesian shifts then follow the current cell.
     """
 
     def __init__(self, cutoff: float | None, skin: float = 1.0):
@@ -304,26 +311,42 @@ class NeighborCache:
         """Positions (n, 3) A of the last build (None before the first): with the cell they fix the list."""
         return self._ref
 
-    def get(self, positions: torch.Tensor, cell=None, rebuild: bool = False) -> PairList:
+    @property
+    def reference_cell(self) -> torch.Tensor | None:
+        """Cell (3, 3) A of the last build (None before the first or without a cell)."""
+        return self._cell
+
+    def _stale(self, x: torch.Tensor, cell: torch.Tensor | None) -> bool:
+        """Whether pairs of the list at ``x`` (n, 3) in ``cell`` may have moved by more than the skin."""
+        if self._pairs is None or self._ref is None or self._ref.shape != x.shape or (cell is None) != (self._cell is None):
+            return True
+        if cell is None or torch.equal(cell, self._cell):
+            return bool((x - self._ref).norm(dim=-1).max() > 0.5 * self.skin)
+        deformation = torch.linalg.inv(self._cell) @ cell  # fractional coordinates of the build, now
+        strain = deformation - torch.eye(3, dtype=cell.dtype, device=cell.device)
+        moved = (x - self._ref @ deformation).norm(dim=-1).max()
+        reach = (self.cutoff if self.cutoff is not None else 0.0) + self.skin
+        return bool(2.0 * moved + torch.linalg.matrix_norm(strain, ord=2) * reach > self.skin)
+
+    def get(self, positions: torch.Tensor, cell=None, rebuild: bool = False, build_cell=None) -> PairList:
         """The pair list for ``positions`` (n, 3) A (shifts recomputed from the current cell);
-        ``rebuild`` forces a new list built at ``positions`` (e.g. a resumed run's last reference)."""
+        ``rebuild`` forces a new list built at ``positions`` in ``build_cell`` (default: ``cell``),
+        e.g. a resumed run's last reference positions and cell."""
         cell_t = check_cell(cell, positions.dtype, positions.device)
         x = positions.detach()
-        stale = (rebuild or self._pairs is None or self._ref is None or self._ref.shape != x.shape
-                 or (cell_t is None) != (self._cell is None)
-                 or (cell_t is not None and not torch.equal(cell_t.detach(), self._cell))
-                 or bool(((x - self._ref).norm(dim=-1).max() > 0.5 * self.skin)))
-        if stale:
+        current = None if cell_t is None else cell_t.detach()
+        if rebuild or self._stale(x, current):
+            built = current if build_cell is None else check_cell(build_cell, positions.dtype, positions.device)
             cut = None if self.cutoff is None else self.cutoff + self.skin
-            self._pairs = build_pairs(x, None if cell_t is None else cell_t.detach(), cut)
+            self._pairs = build_pairs(x, built, cut)
             self._pairs.skin = self.skin
-            if cell_t is not None:  # keep integer shifts; Cartesian shifts follow the current cell
-                self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(cell_t.detach()))
-            self._ref, self._cell = x.clone(), None if cell_t is None else cell_t.detach().clone()
+            if built is not None:  # keep integer shifts; Cartesian shifts follow the current cell
+                self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(built))
+            self._ref, self._cell = x.clone(), None if built is None else built.clone()
             self.builds += 1
-        if cell_t is None or not cell_t.requires_grad:  # the cell is the build cell
-            return self._pairs
-        p = self._pairs  # a differentiable cell (strain derivative): shifts follow it
+        p = self._pairs
+        if cell_t is None or (not cell_t.requires_grad and torch.equal(current, self._cell)):
+            return p  # the build cell
         return PairList(p.i, p.j, self._shift_int @ cell_t, p.reference, p.skin, p.memo)
 
 
