@@ -86,3 +86,15 @@ def test_environment_yml_has_the_pyproject_pins():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
     assert pins == {p for p in pip if "==" in p}
+
+
+def test_settings_file_with_other_sections_is_a_whole_config(tmp_path):
+    """A YAML file naming any top-level section is a whole config: a section it lacks takes its defaults."""
+    from pinnff.config import section
+
+    path = tmp_path / "partial.yaml"
+    path.write_text("md:\n  outer_step_fs: 4.0\n")
+    assert section(str(path), "md")["outer_step_fs"] == 4.0
+    assert section(str(path), "physics") == section(None, "physics")
+    path.write_text("outer_step_fs: 4.0\n")  # the section alone
+    assert section(str(path), "md")["outer_step_fs"] == 4.0

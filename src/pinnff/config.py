@@ -82,7 +82,8 @@ def section(settings: str | None, name: str) -> dict:
     """The validated ``name`` section from a ``--settings`` argument.
 
     ``settings`` is inline JSON of the section, or a YAML file holding either
-    the section or a whole config; ``None`` gives the defaults.
+    the section or a whole config (any top-level section name makes it one; a section it
+    lacks takes its defaults); ``None`` gives the defaults.
     """
     if settings is None:
         data: dict = {}
@@ -93,8 +94,8 @@ def section(settings: str | None, name: str) -> dict:
             raise InputError(f"--settings: not valid JSON ({exc})") from None
     else:
         data = read_yaml(settings)
-        if isinstance(data, dict) and name in data:
-            data = data[name]
+        if isinstance(data, dict) and set(data) & set(schema()["properties"]):  # a whole config
+            data = data.get(name, {})
     wrapped = validate({name: data}, where=f"--settings {name}" if settings is None else str(settings))
     return wrapped[name]
 
