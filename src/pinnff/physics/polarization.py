@@ -119,12 +119,6 @@ def dipole_field_pairs(rv, mi, mk, f3, f5):
     return f_i, f_k
 
 
-def _accumulate_pairs(pair_fields, i, k, n):
-    """Sum per-pair fields (f_i at atom ``i``, f_k at atom ``k``), each (3, k), into (3, n)."""
-    f_i, f_k = pair_fields
-    return f_i.new_zeros(3, n).index_add(1, i, f_i).index_add(1, k, f_k)
-
-
 def _static_factors(geo, topology: Topology, scales: Scales, ewald, dtype) -> dict:
     """Geometry-only pieces of the polarization pairs: ``geo`` the pairs that couple (all under
     Ewald), ``same_dp`` whether the d and p fields coincide, ``field`` (index of the pairs of
@@ -200,9 +194,13 @@ class _Geometry:
         self.f_p = self.f_d if self.same_dp else [_plus(b, l * u) for b, l, u in zip(base, dir_damp, static["p"])]
         self.f_u = [_plus(b, l * u) for b, l, u in zip(base[:2], mut_damp, static["u"])]
 
-    def _accumulate(self, pair_fields, geo):
-        """Sum per-pair fields (f_i at i, f_k at k), each (3, k), of the pairs of ``geo`` into (n, 3)."""
-        return _accumulate_pairs(pair_fields, geo.i, geo.j, self.n).T
+    def _accumulate(self, pair_fields, geo=None):
+        """Sum per-pair fields (f_i at i, f_k at k), each (3, k), of the pairs of ``geo`` (default:
+        all coupled pairs) into (n, 3)."""
+        f_i, f_k = pair_fields
+        geo = self.geo if geo is None else geo
+        field = torch.zeros(3, self.n, dtype=f_i.dtype, device=f_i.device)
+        return field.index_add(1, geo.i, f_i).index_add(1, geo.j, f_k).T
 
     def permanent_fields(self):
         """Damped permanent fields (n, 3) e/A^2 of the lab-frame multipoles: (E_d, E_p)."""
@@ -224,7 +222,7 @@ class _Geometry:
         """Field (n, 3) of induced dipoles ``mu`` (n, 3) e*A: T mu (Thole u^3 damping)."""
         m = mu.T
         pair = dipole_field_pairs(self.rv, m.index_select(1, self.i), m.index_select(1, self.k), *self.f_u)
-        field = self._accumulate(pair, self.geo)
+        field = self._accumulate(pair)
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 
