@@ -145,9 +145,10 @@ def test_neighbour_cache_survives_a_small_volume_move_and_rebuilds_after_a_large
     for factor, builds in ((1.01, 1), (1.0, 1), (1.06, 2)):  # |M| (6 + 1) = 0.07 < 1; 0.42 + moves > 1
         scaled_cell = cell * factor
         scaled = pos * factor + (0.2 if factor > 1.05 else 0.0)
-        e_cached, parts_cached = total_energy(scaled, topo, params, scaled_cell, settings=settings, neighbors=cache)
+        _, parts_cached = total_energy(scaled, topo, params, scaled_cell, settings=settings, neighbors=cache)
         assert cache.builds == builds
-        e_fresh, parts_fresh = total_energy(scaled, topo, params, scaled_cell, settings=settings)
+        assert cache.get(scaled, scaled_cell) is cache.get(scaled, scaled_cell)  # shifts set once per cell
+        _, parts_fresh = total_energy(scaled, topo, params, scaled_cell, settings=settings)
         for key in parts_fresh:
             assert parts_cached[key].item() == pytest.approx(parts_fresh[key].item(), rel=1e-12, abs=1e-10), key
 

@@ -226,9 +226,8 @@ class MDRun:
             self.set_cell(data["cell"])
         self.generator.set_state(torch.as_tensor(data["rng_state"]))
         if "neighbor_reference" in data and self.neighbors is not None:  # the very list the run was using
-            built = data["neighbor_reference_cell"] if "neighbor_reference_cell" in data else None
-            self.neighbors.get(torch.as_tensor(data["neighbor_reference"], device=self.device), self.cell,
-                               rebuild=True, build_cell=None if built is None else torch.as_tensor(built))
+            built = data["neighbor_reference_cell"] if "neighbor_reference_cell" in data else self.cell
+            self.neighbors.get(torch.as_tensor(data["neighbor_reference"], device=self.device), built, rebuild=True)
         for path, size in ((self.trajectory, int(data["trajectory_bytes"])), (self.thermo, int(data["thermo_bytes"]))):
             if path.exists():
                 with open(path, "r+b") as handle:  # drop output written after the checkpoint

@@ -304,6 +304,7 @@ class NeighborCache:
         self._ref = None
         self._cell = None
         self._pairs: PairList | None = None
+        self._strained: tuple[torch.Tensor, PairList] | None = None  # (cell, the list's shifts in it)
         self.builds = 0
 
     @property
@@ -328,26 +329,31 @@ class NeighborCache:
         reach = (self.cutoff if self.cutoff is not None else 0.0) + self.skin
         return bool(2.0 * moved + torch.linalg.matrix_norm(strain, ord=2) * reach > self.skin)
 
-    def get(self, positions: torch.Tensor, cell=None, rebuild: bool = False, build_cell=None) -> PairList:
+    def get(self, positions: torch.Tensor, cell=None, rebuild: bool = False) -> PairList:
         """The pair list for ``positions`` (n, 3) A (shifts recomputed from the current cell);
-        ``rebuild`` forces a new list built at ``positions`` in ``build_cell`` (default: ``cell``),
-        e.g. a resumed run's last reference positions and cell."""
+        ``rebuild`` forces a new list built at ``positions`` in ``cell`` (e.g. a resumed run's last
+        reference positions and cell)."""
         cell_t = check_cell(cell, positions.dtype, positions.device)
         x = positions.detach()
         current = None if cell_t is None else cell_t.detach()
         if rebuild or self._stale(x, current):
-            built = current if build_cell is None else check_cell(build_cell, positions.dtype, positions.device)
             cut = None if self.cutoff is None else self.cutoff + self.skin
-            self._pairs = build_pairs(x, built, cut)
+            self._pairs = build_pairs(x, current, cut)
             self._pairs.skin = self.skin
-            if built is not None:  # keep integer shifts; Cartesian shifts follow the current cell
-                self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(built))
-            self._ref, self._cell = x.clone(), None if built is None else built.clone()
+            if current is not None:  # keep integer shifts; Cartesian shifts follow the current cell
+                self._shift_int = torch.round(self._pairs.shift @ torch.linalg.inv(current))
+            self._ref, self._cell = x.clone(), None if current is None else current.clone()
+            self._strained = None
             self.builds += 1
         p = self._pairs
         if cell_t is None or (not cell_t.requires_grad and torch.equal(current, self._cell)):
             return p  # the build cell
-        return PairList(p.i, p.j, self._shift_int @ cell_t, p.reference, p.skin, p.memo)
+        if cell_t.requires_grad:  # a differentiable cell (strain derivative): shifts follow it
+            return PairList(p.i, p.j, self._shift_int @ cell_t, p.reference, p.skin, p.memo)
+        if self._strained is None or not torch.equal(self._strained[0], current):  # once per new cell
+            self._strained = (current.clone(), PairList(p.i, p.j, self._shift_int @ current, p.reference, p.skin,
+                                                        p.memo))
+        return self._strained[1]
 
 
 def electrostatic_pairs(positions: torch.Tensor, cell, pairs: PairList | None, cutoff: float | None, ewald,
