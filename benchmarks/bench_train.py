@@ -41,18 +41,24 @@ ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "resources" / "labels" / "dft_b3lyp-d3bj_def2-svp_df_grid2" / "set_A"
 
 
-def set_a_splits(labels: Path = LABELS, dtype=torch.float32) -> tuple[list, list]:
-    """(training, validation) clusters of the shipped set-A chunks, split by their ``split`` key."""
+def set_a_roles(labels: Path = LABELS, dtype=torch.float32, roles=("train", "val", "test")) -> dict:
+    """Clusters of the shipped set-A chunks by their ``split`` key, for each of ``roles``."""
     from pinnff.io.structures import read_structures
     from pinnff.model.clusters import load_clusters
 
-    out = {"train": [], "val": []}
+    out = {role: [] for role in roles}
     for chunk in sorted(labels.glob("chunk-*.extxyz")):
         split = {a.info["sample_id"]: a.info.get("split") for a in read_structures(chunk)}
         for cluster in load_clusters(chunk, dtype):
             if split[cluster.sample_id] in out:
                 out[split[cluster.sample_id]].append(cluster)
-    return out["train"], out["val"]
+    return out
+
+
+def set_a_splits(labels: Path = LABELS, dtype=torch.float32) -> tuple[list, list]:
+    """(training, validation) clusters of the shipped set-A chunks, split by their ``split`` key."""
+    roles = set_a_roles(labels, dtype, ("train", "val"))
+    return roles["train"], roles["val"]
 
 
 def time_training(kind: str, settings: dict, train_set: list, val_set: list, grad_evals: int) -> dict:
