@@ -18,7 +18,9 @@ classical force field). The functional form (charge penetration, epsilon
 combining rule, charge-transfer cutoff) is the one the model was trained
 with, so the liquid sees the same physics as the training dimers. A PINN with
 a contact correction (:mod:`pinnff.model.contact`) adds it as the term
-``contact``, on the same neighbour list.
+``contact``, on the same neighbour list; one with an environment correction
+(:mod:`pinnff.model.environment`) gives each atom the parameters its
+intermolecular neighbours of that list imply.
 
 Atoms are whole molecules of the model's SMILES, molecule after molecule, in
 template order; molecules must stay whole (MD positions are never wrapped).
@@ -66,10 +68,12 @@ class LiquidPotential(torch.nn.Module):
         self.settings = settings
         # the list covers these settings' cutoffs, the model's charge-transfer cutoff included
         self.neighbors = neighbor_list(physics, settings)
-        contact = getattr(model, "contact", None)
-        if contact is not None and (self.neighbors.cutoff is None or self.neighbors.cutoff < contact.config.cutoff):
-            raise InputError(f"the model's contact correction needs pairs within {contact.config.cutoff} A; "
-                             f"the neighbour list holds {self.neighbors.cutoff} A")
+        for name in ("contact", "environment"):
+            correction = getattr(model, name, None)
+            if correction is not None and (self.neighbors.cutoff is None
+                                           or self.neighbors.cutoff < correction.config.cutoff):
+                raise InputError(f"the model's {name} correction needs pairs within {correction.config.cutoff} A; "
+                                 f"the neighbour list holds {self.neighbors.cutoff} A")
         self.topology = degdme_topology(n_molecules, smiles)
         self.valence = MMFFIntramolecular(smiles, n_molecules, nonbonded=False)
         if valence is not None:
@@ -89,14 +93,18 @@ class LiquidPotential(torch.nn.Module):
             self.prior = {k: fn(v) for k, v in self.prior.items()}
         return self
 
-    def atom_parameters(self, positions: torch.Tensor) -> dict:
+    def atom_parameters(self, positions: torch.Tensor, cell: torch.Tensor) -> dict:
         """Per-atom AMOEBA+ parameters of the box (the physics contract's keys)."""
         if self.model is None:
             return self.prior
         key = (positions.device, next(self.model.parameters()).dtype)
         if key not in self._tiled:  # priors, types and molecule ids of the box: built once, not every step
             self._tiled = {key: self.model.tiled(self.n_molecules, positions.device)}
-        return self.model.atom_parameters(positions, self.n_molecules, tiled=self._tiled[key])
+        tiled = self._tiled[key]
+        shells = None
+        if self.model.environment is not None:
+            shells = self.model.environment_shells(positions, self.neighbors.get(positions, cell), tiled)
+        return self.model.atom_parameters(positions, self.n_molecules, tiled=tiled, shells=shells)
 
     def _nonbonded(self, positions: torch.Tensor, cell: torch.Tensor, intramolecular) -> tuple[torch.Tensor, dict]:
         expected = self.n_molecules * self.valence.n_per_molecule
@@ -105,7 +113,7 @@ class LiquidPotential(torch.nn.Module):
                              f"({expected} atoms)")
         if cell is None:
             raise InputError("the liquid potential is periodic: give a cell")
-        params = self.atom_parameters(positions)
+        params = self.atom_parameters(positions, cell)
         energy, terms = total_energy(positions, self.topology, params, cell, settings=self.settings,
                                      intramolecular=intramolecular, neighbors=self.neighbors)
         if getattr(self.model, "contact", None) is not None:

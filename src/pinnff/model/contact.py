@@ -30,11 +30,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 
 from pinnff.errors import InputError
-from pinnff.model.descriptors import cosine_cutoff
+from pinnff.model.descriptors import IntermolecularShells
 from pinnff.physics.pairs import PairList
 
 
@@ -74,12 +73,8 @@ class ContactCorrection(torch.nn.Module):
     def __init__(self, config: ContactConfig | None = None):
         super().__init__()
         self.config = config = config or ContactConfig()
-        lookup = torch.full((max(config.species) + 1,), -1, dtype=torch.long)
-        lookup[torch.as_tensor(config.species)] = torch.arange(len(config.species))
-        self.register_buffer("species_index", lookup, persistent=False)
-        centres = np.linspace(config.start, config.cutoff, config.shells, endpoint=False)
-        self.register_buffer("centres", torch.as_tensor(centres, dtype=torch.float64), persistent=False)
-        self.n_features = len(config.species) * config.shells
+        self.shells = IntermolecularShells(config.cutoff, config.start, config.shells, config.eta, config.species)
+        self.n_features = self.shells.n_features
         self.mlps = torch.nn.ModuleList()
         for _ in config.species:
             layers, width = [], self.n_features
@@ -93,31 +88,15 @@ class ContactCorrection(torch.nn.Module):
 
     def element(self, numbers: torch.Tensor) -> torch.Tensor:
         """Species index (n,) of each atomic number; :class:`InputError` for one not in ``species``."""
-        numbers = torch.as_tensor(numbers, dtype=torch.long, device=self.species_index.device)
-        if bool(((numbers < 0) | (numbers >= len(self.species_index))).any()) or bool((self.species_index[numbers] < 0).any()):
-            raise InputError(f"contact correction: atomic numbers outside {list(self.config.species)}")
-        return self.species_index[numbers]
+        return self.shells.element(numbers)
 
     def contact_pairs(self, positions: torch.Tensor, pairs: PairList, mol_id: torch.Tensor) -> PairList:
         """The pairs of ``pairs`` between different molecules (or periodic images) within the cutoff."""
-        pairs = pairs.within(self.config.cutoff)
-        with torch.no_grad():
-            _, r = pairs.vectors(positions)
-            other = mol_id.index_select(0, pairs.i) != mol_id.index_select(0, pairs.j)
-            if pairs.shift is not None:
-                other = other | (pairs.shift.abs().sum(-1) > 0)
-            return pairs.select(other & (r < self.config.cutoff))
+        return self.shells.pairs(positions, pairs, mol_id)
 
     def features(self, positions: torch.Tensor, contacts: PairList, element: torch.Tensor) -> torch.Tensor:
         """Intermolecular radial features ``(n, n_species * shells)`` from the contact pairs."""
-        n, shells = positions.shape[0], self.config.shells
-        _, r = contacts.vectors(positions)
-        terms = torch.exp(-self.config.eta * (r[:, None] - self.centres.to(r.dtype)) ** 2) \
-            * cosine_cutoff(r, self.config.cutoff)[:, None]
-        out = positions.new_zeros(n, len(self.config.species), shells)
-        out = out.index_put((contacts.i, element.index_select(0, contacts.j)), terms, accumulate=True)
-        out = out.index_put((contacts.j, element.index_select(0, contacts.i)), terms, accumulate=True)
-        return out.reshape(n, -1)
+        return self.shells.features(positions, contacts, element)
 
     def atom_energies(self, features: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
         """``e_i`` (n,) kcal/mol from features ``(n, n_features)``."""

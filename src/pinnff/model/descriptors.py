@@ -191,6 +191,64 @@ class SymmetryFunctions(torch.nn.Module):
         return torch.cat([radial.reshape(n, -1), angular.reshape(n, -1)], dim=1)
 
 
+class IntermolecularShells(torch.nn.Module):
+    """Radial shells of an atom's intermolecular neighbours: the environment a molecule alone lacks.
+
+    For atom ``i`` (lengths in A, ``eta`` in 1/A^2)::
+
+        G_i[e, s] = sum_{j in other molecules, element e} exp(-eta (r_ij - R_s)^2) f_c(r_ij; cutoff)
+
+    with ``shells`` centres ``R_s`` evenly spaced on ``[start, cutoff)`` and the
+    cosine cutoff :func:`cosine_cutoff`. ``G_i = 0`` exactly when no atom of
+    another molecule (or periodic image) lies within ``cutoff``; value and
+    slope are continuous there. Pairs come from a :class:`pinnff.physics.pairs.PairList`
+    (an explicit cluster list or a periodic neighbour list), so training
+    clusters and MD boxes share one code path.
+    """
+
+    def __init__(self, cutoff: float, start: float, shells: int, eta: float, species: tuple[int, ...] = (1, 6, 8)):
+        super().__init__()
+        if not 0 < start < cutoff:
+            raise InputError(f"intermolecular shells: need 0 < start < cutoff, got {start} and {cutoff} A")
+        if shells < 1 or eta <= 0:
+            raise InputError("intermolecular shells: shells >= 1 and eta > 0 are required")
+        self.cutoff, self.eta, self.species = float(cutoff), float(eta), tuple(species)
+        lookup = torch.full((max(species) + 1,), -1, dtype=torch.long)
+        lookup[torch.as_tensor(species)] = torch.arange(len(species))
+        self.register_buffer("species_index", lookup, persistent=False)
+        self.register_buffer("centres", _shell_centres(start, cutoff, shells), persistent=False)
+        self.n_features = len(species) * shells
+
+    def element(self, numbers: torch.Tensor) -> torch.Tensor:
+        """Species index (n,) of each atomic number; :class:`InputError` for one not in ``species``."""
+        numbers = torch.as_tensor(numbers, dtype=torch.long, device=self.species_index.device)
+        if bool(((numbers < 0) | (numbers >= len(self.species_index))).any()) or bool((self.species_index[numbers] < 0).any()):
+            raise InputError(f"intermolecular shells: atomic numbers outside {list(self.species)}")
+        return self.species_index[numbers]
+
+    def pairs(self, positions: torch.Tensor, pairs, mol_id: torch.Tensor):
+        """The pairs of ``pairs`` between different molecules (or periodic images) within the cutoff."""
+        pairs = pairs.within(self.cutoff)
+        with torch.no_grad():
+            _, r = pairs.vectors(positions)
+            other = mol_id.index_select(0, pairs.i) != mol_id.index_select(0, pairs.j)
+            if pairs.shift is not None:
+                other = other | (pairs.shift.abs().sum(-1) > 0)
+            return pairs.select(other & (r < self.cutoff))
+
+    def features(self, positions: torch.Tensor, contacts, element: torch.Tensor) -> torch.Tensor:
+        """``G`` (n, n_species * shells) from intermolecular pairs ``contacts`` (see :meth:`pairs`)
+        and species indices ``element`` (n,); differentiable w.r.t. ``positions`` (n, 3) A."""
+        n = positions.shape[0]
+        _, r = contacts.vectors(positions)
+        terms = torch.exp(-self.eta * (r[:, None] - self.centres.to(r.dtype)) ** 2) \
+            * cosine_cutoff(r, self.cutoff)[:, None]
+        out = positions.new_zeros(n, len(self.species), len(self.centres))
+        out = out.index_put((contacts.i, element.index_select(0, contacts.j)), terms, accumulate=True)
+        out = out.index_put((contacts.j, element.index_select(0, contacts.i)), terms, accumulate=True)
+        return out.reshape(n, -1)
+
+
 def _group_labels(n: int, mol_id, cluster, device) -> torch.Tensor:
     """One integer label per atom; atoms see each other only within a label."""
     labels = torch.zeros(n, dtype=torch.long, device=device)

@@ -38,7 +38,8 @@ Constraints, exact up to floating-point round-off, for any weights:
   canonical ranks without tie breaking, see :func:`symmetry_classes`) get
   identical parameters: raw network outputs and priors are averaged over
   each class per molecule before the bounded maps, which treat the members
-  of a class identically.
+  of a class identically (per-atom ``local`` corrections, added after the
+  averaging, are the one exception: see :func:`bounded_parameters`).
 
 Local-frame multipoles: without chirality flips of the frames (see
 ``pinnff.physics.frames``), mirror-image equivalent atoms (the two H of a
@@ -288,6 +289,7 @@ def bounded_parameters(
     config: HeadConfig,
     classes: torch.Tensor | None = None,
     mol_charge: torch.Tensor | None = None,
+    local: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """Per-atom parameters (dict keyed by :data:`PARAMETER_KEYS`, shapes and units in the module docstring).
 
@@ -296,7 +298,9 @@ def bounded_parameters(
     shape (a missing ``dipole``/``quadrupole`` prior means zero); ``classes``
     (n,) symmetry-class labels within a molecule (None: no averaging);
     ``mol_charge`` (n_molecules,) e, total charge per molecule in the order
-    of the sorted unique ``mol_id`` (default 0).
+    of the sorted unique ``mol_id`` (default 0); ``local`` (n, :data:`N_OUTPUTS`) raw corrections added
+    after the averaging over symmetry classes (per-atom effects such as an atom's own intermolecular
+    neighbours, :mod:`pinnff.model.environment`), still inside every bound.
     """
     n = raw.shape[0]
     dtype, device = raw.dtype, raw.device
@@ -311,6 +315,8 @@ def bounded_parameters(
     prior = _checked_priors(priors, n, dtype, device, symmetrize)
 
     raw = symmetrize(raw)
+    if local is not None:
+        raw = raw + local
     out: dict[str, torch.Tensor] = {}
 
     # positive parameters: p0 (1 + r tanh(.)), r in [0, 1)

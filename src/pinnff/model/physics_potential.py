@@ -20,12 +20,17 @@ come from:
 
 A PINN may also carry a :class:`~pinnff.model.contact.ContactCorrection`
 (``contact`` settings): a bounded many-body energy of close intermolecular
-contacts that vanishes beyond its cutoff (term ``"contact"``).
+contacts that vanishes beyond its cutoff (term ``"contact"``), and an
+:class:`~pinnff.model.environment.EnvironmentCorrection` (``environment``
+settings): parameters that also respond to the atom's intermolecular
+neighbours.
 
 Interaction energies of rigid clusters (kcal/mol): the pairwise-additive
 terms (permanent multipoles with charge penetration, buffered 14-7 vdW,
 charge transfer) need only the intermolecular pairs, since every monomer has
-the same geometry and parameters in the cluster as alone; polarization is
+the same geometry and parameters in the cluster as alone (with the
+environment correction it has not: then the intramolecular pairs of the
+cluster minus those of each molecule alone enter too); polarization is
 many-body, so it is E_pol(cluster) - sum E_pol(monomer), all solved in one
 batch (:func:`pinnff.physics.pairs.segment_pairs`). Structures must be whole
 molecules of ``smiles`` in template atom order (see
@@ -40,6 +45,7 @@ import torch
 from pinnff.errors import InputError
 from pinnff.model.contact import ContactConfig, ContactCorrection
 from pinnff.model.descriptors import DescriptorConfig
+from pinnff.model.environment import EnvironmentConfig, EnvironmentCorrection
 from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
 from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
@@ -97,7 +103,8 @@ class PhysicsPotential(torch.nn.Module):
 
     def __init__(self, kind: str, smiles: str = "COCCOCCOC", descriptors: DescriptorConfig | None = None,
                  heads: HeadConfig | None = None, physics: dict | None = None, prior_weight: float = 0.0,
-                 network_weight: float = 0.0, distortion_A: float = 0.1, contact: ContactConfig | None = None):
+                 network_weight: float = 0.0, distortion_A: float = 0.1, contact: ContactConfig | None = None,
+                 environment: EnvironmentConfig | None = None):
         super().__init__()
         for name, value in (("prior_weight", prior_weight), ("network_weight", network_weight),
                             ("distortion_A", distortion_A)):
@@ -129,6 +136,9 @@ class PhysicsPotential(torch.nn.Module):
         if contact is not None and kind != "pinn":
             raise InputError("the contact correction belongs to the pinn kind only")
         self.contact = None if contact is None else ContactCorrection(contact)
+        if environment is not None and kind != "pinn":
+            raise InputError("the environment correction belongs to the pinn kind only")
+        self.environment = None if environment is None else EnvironmentCorrection(environment)
         priors = prior_parameters(1, smiles)
         self.vdw_reduction = priors.pop("vdw_reduction")
         self.priors = priors
@@ -144,6 +154,8 @@ class PhysicsPotential(torch.nn.Module):
             out["heads"] = self.source.config.as_dict()
         if self.contact is not None:
             out["contact"] = self.contact.config.as_dict()
+        if self.environment is not None:
+            out["environment"] = self.environment.config.as_dict()
         return out
 
     @classmethod
@@ -152,7 +164,9 @@ class PhysicsPotential(torch.nn.Module):
         return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
                    values["physics"], values.get("prior_weight", 0.0), values.get("network_weight", 0.0),
                    values.get("distortion_A", 0.1),
-                   ContactConfig.from_dict(values["contact"]) if values.get("contact") is not None else None)
+                   ContactConfig.from_dict(values["contact"]) if values.get("contact") is not None else None,
+                   EnvironmentConfig.from_dict(values["environment"]) if values.get("environment") is not None
+                   else None)
 
     # --- parameters ---------------------------------------------------------------
     @property
@@ -179,22 +193,41 @@ class PhysicsPotential(torch.nn.Module):
         return n // self.n_atoms
 
     def atom_parameters(self, positions: torch.Tensor, n_molecules: int, features: torch.Tensor | None = None,
-                        cell=None, tiled: dict | None = None) -> dict:
+                        cell=None, tiled: dict | None = None, shells: torch.Tensor | None = None) -> dict:
         """Per-atom physics parameters (keys of :data:`pinnff.model.heads.PARAMETER_KEYS` plus
         ``vdw_reduction``) for ``n_molecules`` molecules at ``positions`` (n, 3) A.
 
         ``features``: precomputed descriptors (n, n_features) of the PINN (rigid geometries);
-        ``tiled``: precomputed :meth:`tiled` quantities (training batches, MD boxes).
+        ``tiled``: precomputed :meth:`tiled` quantities (training batches, MD boxes);
+        ``shells``: intermolecular shells (n, n_shell_features) of the environment correction
+        (:meth:`environment_shells`; None: the molecules alone).
         """
         t = tiled if tiled is not None else self.tiled(n_molecules, positions.device)
+        params = self._bounded(self._raw(positions, t, features, cell), t, self._local(shells, t))
+        params["vdw_reduction"] = t["reduction"]
+        return params
+
+    def environment_shells(self, positions: torch.Tensor, pairs, tiled: dict) -> torch.Tensor | None:
+        """Intermolecular shells (n, n_shell_features) of the environment correction from a pair list that
+        holds every intermolecular pair within its cutoff; None without the correction."""
+        if self.environment is None:
+            return None
+        return self.environment.features(positions, tiled["numbers"], tiled["mol_id"], pairs)
+
+    def _raw(self, positions, t: dict, features, cell) -> torch.Tensor:
+        """Raw corrections (n, N_OUTPUTS) of the molecules alone: per-type row plus, for the PINN, the network."""
         raw = self.table.rows(t["types"])
         if self.kind == "pinn":
             if features is None:
                 features = self.source.descriptors(positions, t["numbers"], mol_id=t["mol_id"], cell=cell)
             raw = raw + self.source.heads.raw(features, t["numbers"])
-        params = bounded_parameters(raw, t["mol_id"], t["priors"], self.table.config, classes=t["types"])
-        params["vdw_reduction"] = t["reduction"]
-        return params
+        return raw
+
+    def _local(self, shells, t: dict) -> torch.Tensor | None:
+        return None if shells is None or self.environment is None else self.environment(shells, t["numbers"])
+
+    def _bounded(self, raw: torch.Tensor, t: dict, local: torch.Tensor | None) -> dict:
+        return bounded_parameters(raw, t["mol_id"], t["priors"], self.table.config, classes=t["types"], local=local)
 
     # --- training on interaction energies ---------------------------------------
     def prepare(self, clusters: list, copy_rmsd_A: float | None = RIGID_COPY_RMSD_A) -> dict:
@@ -211,7 +244,8 @@ class PhysicsPotential(torch.nn.Module):
         ``inter_pairs`` (pair lists), ``segments``; per term of E_int (each cluster, then each
         molecule of each cluster): ``segment_of`` its segment, ``segment_sample`` its cluster and
         ``segment_sign`` (+1 cluster, -1 monomer); ``tiled`` (priors, types, molecule ids);
-        ``reduction`` (N,) vdW site reductions; ``features`` (PINN only); ``n_samples``.
+        ``reduction`` (N,) vdW site reductions; ``features`` (PINN only); ``shells`` (environment
+        correction only); ``n_samples``.
         """
         if not clusters:
             raise InputError("no clusters to prepare")
@@ -239,6 +273,9 @@ class PhysicsPotential(torch.nn.Module):
             with torch.no_grad():
                 data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
             data["numbers"] = t["numbers"]
+        if self.environment is not None:
+            with torch.no_grad():
+                data["shells"] = self.environment_shells(cluster_positions, inter_pairs, t)
         if self.contact is not None:
             with torch.no_grad():
                 element = self.contact.element(t["numbers"]).to(cluster_positions.device)
@@ -261,7 +298,8 @@ class PhysicsPotential(torch.nn.Module):
         (zero is the per-type model) plus the same weight times the mean square change of those
         outputs when every atom is displaced at random by ``distortion_A`` (RMS per coordinate):
         parameters vary smoothly with geometry. The distorted descriptors are drawn once (seeded)
-        and kept in ``data``."""
+        and kept in ``data``. With the environment correction, its weight times the mean square of
+        its raw output on the training atoms (zero is the molecules' own parameters)."""
         loss = self.prior_weight * self.table.raw.pow(2).mean()
         if self.kind == "pinn":
             heads = self.source.heads
@@ -270,6 +308,9 @@ class PhysicsPotential(torch.nn.Module):
                 data["distorted_features"] = self._distorted_features(data)
             change = heads.raw(data["distorted_features"], data["numbers"]) - raw
             loss = loss + self.network_weight * (raw.pow(2).mean() + change.pow(2).mean())
+        if self.environment is not None:
+            local = self._local(data["shells"], data["tiled"])
+            loss = loss + self.environment.config.weight * local.pow(2).mean()
         return loss
 
     @torch.no_grad()
@@ -282,13 +323,20 @@ class PhysicsPotential(torch.nn.Module):
 
     def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""
-        positions = data["positions"]
-        params = self.atom_parameters(positions[:data["n_cluster_atoms"]], data["n_molecules"], data.get("features"),
-                                      tiled=data["tiled"])
-        params = {k: v.index_select(0, data["gather"]) for k, v in params.items() if k != "vdw_reduction"}
+        positions, t, n = data["positions"], data["tiled"], data["n_cluster_atoms"]
+        raw = self._raw(positions[:n], t, data.get("features"), None)
+        alone = self._bounded(raw, t, None)  # every molecule's parameters without neighbours
+        if self.environment is None:
+            params = {k: v.index_select(0, data["gather"]) for k, v in alone.items()}
+            pairwise_pairs = data["inter_pairs"]  # the intramolecular pairs cancel exactly
+        else:  # cluster atoms see their neighbours; each monomer alone does not
+            in_cluster = self._bounded(raw, t, self._local(data["shells"], t))
+            monomer_rows = data["gather"][n:]
+            params = {k: torch.cat([in_cluster[k], alone[k].index_select(0, monomer_rows)]) for k in alone}
+            pairwise_pairs = data["all_pairs"]
         params["vdw_reduction"] = data["reduction"]
         _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
-                                   pairs=data["inter_pairs"], segments=data["segments"])
+                                   pairs=pairwise_pairs, segments=data["segments"])
         _, polarization = total_energy(positions, data["topology"], params, settings=self._polarization,
                                        pairs=data["all_pairs"], segments=data["segments"])
         return {**pairwise, **polarization}

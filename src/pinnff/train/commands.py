@@ -14,6 +14,7 @@ def build_model(kind: str, settings: dict):
     from pinnff.errors import InputError
     from pinnff.model.contact import ContactConfig
     from pinnff.model.descriptors import DescriptorConfig
+    from pinnff.model.environment import EnvironmentConfig
     from pinnff.model.heads import HeadConfig
     from pinnff.model.ml_potential import MLPotential
     from pinnff.model.physics_potential import PhysicsPotential
@@ -29,10 +30,13 @@ def build_model(kind: str, settings: dict):
         c = pinn.get("contact", {"enabled": False})
         contact = ContactConfig(cutoff=c["cutoff_A"], hidden=tuple(c["hidden"]), bound=c["bound_kcal"]) \
             if kind == "pinn" and c["enabled"] else None
+        e = pinn.get("environment", {"enabled": False})
+        environment = EnvironmentConfig(cutoff=e["cutoff_A"], hidden=tuple(e["hidden"]), weight=e["weight"]) \
+            if kind == "pinn" and e["enabled"] else None
         return PhysicsPotential(kind, descriptors=descriptors, heads=HeadConfig(hidden=tuple(pinn["hidden"])),
                                 physics=settings["amoeba"], prior_weight=pinn["prior_weight"],
                                 network_weight=pinn["network_weight"], distortion_A=pinn["distortion_A"],
-                                contact=contact)
+                                contact=contact, environment=environment)
     raise InputError(f"model kind '{kind}' is not one of {list(KINDS)}")
 
 
