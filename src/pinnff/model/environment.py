@@ -51,7 +51,7 @@ class EnvironmentConfig:
     widths, ``weight`` kcal^2/mol^2 (price of the mean squared raw correction in the training loss),
     ``species`` atomic numbers."""
 
-    cutoff: float = 6.0
+    cutoff: float = 4.5
     start: float = 1.5
     shells: int = 8
     eta: float = 4.0
