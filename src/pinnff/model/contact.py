@@ -34,6 +34,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import IntermolecularShells
+from pinnff.model.heads import mlp
 from pinnff.physics.pairs import PairList
 
 
@@ -75,16 +76,7 @@ class ContactCorrection(torch.nn.Module):
         self.config = config = config or ContactConfig()
         self.shells = IntermolecularShells(config.cutoff, config.start, config.shells, config.eta, config.species)
         self.n_features = self.shells.n_features
-        self.mlps = torch.nn.ModuleList()
-        for _ in config.species:
-            layers, width = [], self.n_features
-            for size in config.hidden:
-                layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
-                width = size
-            last = torch.nn.Linear(width, 1)
-            torch.nn.init.zeros_(last.weight)
-            torch.nn.init.zeros_(last.bias)
-            self.mlps.append(torch.nn.Sequential(*layers, last))
+        self.mlps = torch.nn.ModuleList(mlp(self.n_features, config.hidden, 1, init_scale=0.0) for _ in config.species)
 
     def element(self, numbers: torch.Tensor) -> torch.Tensor:
         """Species index (n,) of each atomic number; :class:`InputError` for one not in ``species``."""
@@ -103,10 +95,10 @@ class ContactCorrection(torch.nn.Module):
         out = features.new_zeros(features.shape[0])
         zero = features.new_zeros(1, self.n_features)
         bound = self.config.bound
-        for k, mlp in enumerate(self.mlps):
+        for k, network in enumerate(self.mlps):
             rows = torch.nonzero(element == k).flatten()
             if rows.numel():
-                raw = (mlp(features.index_select(0, rows)) - mlp(zero)).squeeze(-1)
+                raw = (network(features.index_select(0, rows)) - network(zero)).squeeze(-1)
                 out = out.index_put((rows,), bound * torch.tanh(raw / bound))
         return out
 

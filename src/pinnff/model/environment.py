@@ -42,7 +42,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import IntermolecularShells
-from pinnff.model.heads import N_OUTPUTS
+from pinnff.model.heads import N_OUTPUTS, mlp
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,8 @@ class EnvironmentCorrection(torch.nn.Module):
         super().__init__()
         self.config = config = config or EnvironmentConfig()
         self.shells = IntermolecularShells(config.cutoff, config.start, config.shells, config.eta, config.species)
-        self.mlps = torch.nn.ModuleList()
-        for _ in config.species:
-            layers, width = [], self.shells.n_features
-            for size in config.hidden:
-                layers += [torch.nn.Linear(width, size), torch.nn.SiLU()]
-                width = size
-            last = torch.nn.Linear(width, N_OUTPUTS)
-            torch.nn.init.zeros_(last.weight)
-            torch.nn.init.zeros_(last.bias)
-            self.mlps.append(torch.nn.Sequential(*layers, last))
+        self.mlps = torch.nn.ModuleList(mlp(self.shells.n_features, config.hidden, N_OUTPUTS, init_scale=0.0)
+                                        for _ in config.species)
 
     def features(self, positions: torch.Tensor, numbers: torch.Tensor, mol_id: torch.Tensor, pairs) -> torch.Tensor:
         """Shells ``G`` (n, n_features) of atoms at ``positions`` (n, 3) A; ``pairs`` (a PairList) must hold
@@ -105,8 +97,8 @@ class EnvironmentCorrection(torch.nn.Module):
         zero = features.new_zeros(1, self.shells.n_features)
         with torch.no_grad():  # atoms without neighbours get exactly zero (not a round-off of it)
             seen = (features != 0).any(dim=1)
-        for k, mlp in enumerate(self.mlps):
+        for k, network in enumerate(self.mlps):
             rows = torch.nonzero((element == k) & seen).flatten()
             if rows.numel():
-                out = out.index_copy(0, rows, mlp(features.index_select(0, rows)) - mlp(zero))
+                out = out.index_copy(0, rows, network(features.index_select(0, rows)) - network(zero))
         return out

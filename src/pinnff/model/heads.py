@@ -160,7 +160,9 @@ def symmetry_classes(smiles: str, mol_id) -> np.ndarray:
     return classes
 
 
-def _mlp(n_in: int, hidden: tuple[int, ...], n_out: int, init_scale: float) -> torch.nn.Sequential:
+def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, init_scale: float) -> torch.nn.Sequential:
+    """Linear + SiLU layers of widths ``hidden``, then a linear output whose initial weights are scaled by
+    ``init_scale`` (0: a network that starts at exactly zero) and whose bias starts at zero."""
     layers: list[torch.nn.Module] = []
     width = n_in
     for size in hidden:
@@ -201,7 +203,7 @@ class ParameterHeads(torch.nn.Module):
         super().__init__()
         self.config = config = config or HeadConfig()
         self.n_features = n_features
-        self.networks = torch.nn.ModuleList(_mlp(n_features, config.hidden, N_OUTPUTS, config.init_scale) for _ in config.species)
+        self.networks = torch.nn.ModuleList(mlp(n_features, config.hidden, N_OUTPUTS, config.init_scale) for _ in config.species)
         self.register_buffer("feature_mean", torch.zeros(len(config.species), n_features))
         self.register_buffer("feature_std", torch.ones(len(config.species), n_features))
         lookup = torch.full((max(config.species) + 1,), -1, dtype=torch.long)
