@@ -1,6 +1,6 @@
 """Environment-dependent AMOEBA+ parameters: corrections driven by an atom's intermolecular neighbours (torch).
 
-The PINN's parameter network sees only the atom's own molecule, and the
+The PINN's parameter network (:mod:`pinnff.model.network`) sees only the atom's own molecule, and the
 training dimers are rigid copies of a few dozen pool conformers, so its
 parameters can only be conformer-specific. Where molecules interlock, the
 fixed pairwise forms of AMOEBA+ (14-7 repulsion, damped multipoles,
