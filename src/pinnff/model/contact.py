@@ -28,18 +28,19 @@ The last layer of every MLP starts at zero, so a fresh correction is zero.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import IntermolecularShells
 from pinnff.model.heads import mlp
+from pinnff.model.settings import PlainSettings
 from pinnff.physics.pairs import PairList
 
 
 @dataclass(frozen=True)
-class ContactConfig:
+class ContactConfig(PlainSettings):
     """``cutoff`` A (r_c), ``start`` A (first shell centre), ``shells`` count, ``eta`` 1/A^2,
     ``hidden`` layer widths, ``bound`` kcal/mol per atom, ``species`` atomic numbers."""
 
@@ -51,21 +52,13 @@ class ContactConfig:
     bound: float = 2.0
     species: tuple[int, ...] = (1, 6, 8)
 
+    SETTINGS_NAME = "contact correction settings"
+
     def __post_init__(self):
         if not 0 < self.start < self.cutoff:
             raise InputError(f"contact correction: need 0 < start < cutoff, got {self.start} and {self.cutoff} A")
         if self.shells < 1 or self.eta <= 0 or self.bound <= 0:
             raise InputError("contact correction: shells >= 1, eta > 0 and bound > 0 are required")
-
-    def as_dict(self) -> dict:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ContactConfig":
-        try:
-            return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
-        except TypeError as error:
-            raise InputError(f"contact correction settings: {error}") from None
 
 
 class ContactCorrection(torch.nn.Module):

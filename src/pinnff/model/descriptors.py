@@ -38,12 +38,13 @@ an intramolecular pair is the bonded partner rather than a periodic copy.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from pinnff.errors import InputError
+from pinnff.model.settings import PlainSettings
 
 
 def cosine_cutoff(r: torch.Tensor, cutoff: float) -> torch.Tensor:
@@ -54,7 +55,7 @@ def cosine_cutoff(r: torch.Tensor, cutoff: float) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class DescriptorConfig:
+class DescriptorConfig(PlainSettings):
     """Settings of the symmetry functions (lengths in A, eta in 1/A^2).
 
     ``species``: atomic numbers, in the order of the element blocks.
@@ -75,9 +76,7 @@ class DescriptorConfig:
     zetas: tuple[float, ...] = (1.0, 4.0)
     lambdas: tuple[float, ...] = field(default=(1.0, -1.0))
 
-    def as_dict(self) -> dict:
-        """Plain-type dict (for checkpoints and config files)."""
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+    SETTINGS_NAME = "descriptor settings"
 
 
 def _shell_centres(start: float, stop: float, count: int) -> torch.Tensor:

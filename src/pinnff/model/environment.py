@@ -36,17 +36,18 @@ cluster's parameters) minus those of each molecule alone
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import IntermolecularShells
 from pinnff.model.heads import N_OUTPUTS, mlp
+from pinnff.model.settings import PlainSettings
 
 
 @dataclass(frozen=True)
-class EnvironmentConfig:
+class EnvironmentConfig(PlainSettings):
     """``cutoff`` A, ``start`` A (first shell centre), ``shells`` count, ``eta`` 1/A^2, ``hidden`` layer
     widths, ``weight`` kcal^2/mol^2 (price of the mean squared raw correction in the training loss),
     ``species`` atomic numbers."""
@@ -59,19 +60,11 @@ class EnvironmentConfig:
     weight: float = 10.0
     species: tuple[int, ...] = (1, 6, 8)
 
+    SETTINGS_NAME = "environment correction settings"
+
     def __post_init__(self):
         if self.weight < 0:
             raise InputError(f"environment correction: weight must be >= 0, got {self.weight}")
-
-    def as_dict(self) -> dict:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "EnvironmentConfig":
-        try:
-            return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
-        except TypeError as error:
-            raise InputError(f"environment correction settings: {error}") from None
 
 
 class EnvironmentCorrection(torch.nn.Module):

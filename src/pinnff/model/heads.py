@@ -51,12 +51,13 @@ zero, as in AMOEBA parameter files for atoms without chiral frames.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from pinnff.errors import InputError
+from pinnff.model.settings import PlainSettings
 
 PARAMETER_KEYS = (
     "charge",
@@ -92,7 +93,7 @@ _DEFAULT_RANGES = {
 
 
 @dataclass(frozen=True)
-class HeadConfig:
+class HeadConfig(PlainSettings):
     """Network and bound settings.
 
     ``species``: atomic numbers with their own network. ``hidden``: hidden
@@ -118,6 +119,8 @@ class HeadConfig:
     init_scale: float = 0.01
     min_feature_scale: float = 0.1
 
+    SETTINGS_NAME = "head settings"
+
     def __post_init__(self):
         ranges = dict(_DEFAULT_RANGES)
         ranges.update(self.relative_range)
@@ -131,10 +134,6 @@ class HeadConfig:
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         object.__setattr__(self, "relative_range", {key: float(ranges[key]) for key in POSITIVE_KEYS})
-
-    def as_dict(self) -> dict:
-        """Plain-type dict (for checkpoints and config files)."""
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
 
 
 def symmetry_classes(smiles: str, mol_id) -> np.ndarray:

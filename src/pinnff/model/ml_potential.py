@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 
 from pinnff.model.descriptors import DescriptorConfig, SymmetryFunctions
-from pinnff.model.network import descriptor_config_from_dict
 
 
 class MLPotential(torch.nn.Module):
@@ -45,7 +44,7 @@ class MLPotential(torch.nn.Module):
 
     @classmethod
     def from_config_dict(cls, values: dict) -> "MLPotential":
-        return cls(descriptor_config_from_dict(values["descriptors"]), tuple(values["hidden"]))
+        return cls(DescriptorConfig.from_dict(values["descriptors"]), tuple(values["hidden"]))
 
     def atomic_energies(self, features: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
         """Energy of each atom ``(n,)`` from its descriptors ``(n, n_features)``."""

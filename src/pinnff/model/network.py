@@ -14,22 +14,6 @@ from pinnff.model.descriptors import DescriptorConfig, SymmetryFunctions
 from pinnff.model.heads import HeadConfig, ParameterHeads
 
 
-def descriptor_config_from_dict(values: dict) -> DescriptorConfig:
-    """Inverse of :meth:`DescriptorConfig.as_dict` (unknown keys are an :class:`InputError`)."""
-    try:
-        return DescriptorConfig(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
-    except TypeError as error:
-        raise InputError(f"descriptor settings: {error}") from None
-
-
-def head_config_from_dict(values: dict) -> HeadConfig:
-    """Inverse of :meth:`HeadConfig.as_dict` (unknown keys are an :class:`InputError`)."""
-    try:
-        return HeadConfig(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
-    except TypeError as error:
-        raise InputError(f"head settings: {error}") from None
-
-
 class ParameterNetwork(torch.nn.Module):
     """``(positions (n, 3) A, numbers (n,), mol_id (n,), priors)`` -> per-atom AMOEBA+ parameters.
 
@@ -51,7 +35,7 @@ class ParameterNetwork(torch.nn.Module):
 
     @classmethod
     def from_config_dict(cls, values: dict) -> "ParameterNetwork":
-        return cls(descriptor_config_from_dict(values["descriptors"]), head_config_from_dict(values["heads"]))
+        return cls(DescriptorConfig.from_dict(values["descriptors"]), HeadConfig.from_dict(values["heads"]))
 
     def forward(self, positions, numbers, mol_id, priors, classes=None, mol_charge=None, cell=None) -> dict[str, torch.Tensor]:
         """Parameters for every atom; see :meth:`ParameterHeads.forward` for ``priors``, ``classes``, ``mol_charge``."""

@@ -47,7 +47,7 @@ from pinnff.model.contact import ContactConfig, ContactCorrection
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.environment import EnvironmentConfig, EnvironmentCorrection
 from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
-from pinnff.model.network import ParameterNetwork, descriptor_config_from_dict, head_config_from_dict
+from pinnff.model.network import ParameterNetwork
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
 from pinnff.physics.pairs import segment_pairs
 
@@ -160,8 +160,8 @@ class PhysicsPotential(torch.nn.Module):
 
     @classmethod
     def from_config_dict(cls, values: dict) -> "PhysicsPotential":
-        descriptors = descriptor_config_from_dict(values["descriptors"]) if "descriptors" in values else None
-        return cls(values["kind"], values["smiles"], descriptors, head_config_from_dict(values["heads"]),
+        descriptors = DescriptorConfig.from_dict(values["descriptors"]) if "descriptors" in values else None
+        return cls(values["kind"], values["smiles"], descriptors, HeadConfig.from_dict(values["heads"]),
                    values["physics"], values.get("prior_weight", 0.0), values.get("network_weight", 0.0),
                    values.get("distortion_A", 0.1),
                    ContactConfig.from_dict(values["contact"]) if values.get("contact") is not None else None,
