@@ -71,18 +71,6 @@ class ContactCorrection(torch.nn.Module):
         self.n_features = self.shells.n_features
         self.mlps = torch.nn.ModuleList(mlp(self.n_features, config.hidden, 1, init_scale=0.0) for _ in config.species)
 
-    def element(self, numbers: torch.Tensor) -> torch.Tensor:
-        """Species index (n,) of each atomic number; :class:`InputError` for one not in ``species``."""
-        return self.shells.element(numbers)
-
-    def contact_pairs(self, positions: torch.Tensor, pairs: PairList, mol_id: torch.Tensor) -> PairList:
-        """The pairs of ``pairs`` between different molecules (or periodic images) within the cutoff."""
-        return self.shells.pairs(positions, pairs, mol_id)
-
-    def features(self, positions: torch.Tensor, contacts: PairList, element: torch.Tensor) -> torch.Tensor:
-        """Intermolecular radial features ``(n, n_species * shells)`` from the contact pairs."""
-        return self.shells.features(positions, contacts, element)
-
     def atom_energies(self, features: torch.Tensor, element: torch.Tensor) -> torch.Tensor:
         """``e_i`` (n,) kcal/mol from features ``(n, n_features)``."""
         out = features.new_zeros(features.shape[0])
@@ -98,6 +86,6 @@ class ContactCorrection(torch.nn.Module):
     def forward(self, positions: torch.Tensor, numbers: torch.Tensor, mol_id: torch.Tensor,
                 pairs: PairList) -> torch.Tensor:
         """Total contact energy (kcal/mol, scalar) of a structure; ``pairs`` must hold every pair within the cutoff."""
-        element = self.element(numbers).to(positions.device)
-        contacts = self.contact_pairs(positions, pairs, mol_id)
-        return self.atom_energies(self.features(positions, contacts, element), element).sum()
+        element = self.shells.element(numbers).to(positions.device)
+        contacts = self.shells.pairs(pairs, mol_id)
+        return self.atom_energies(self.shells.features(positions, contacts, element), element).sum()

@@ -225,26 +225,35 @@ class IntermolecularShells(torch.nn.Module):
             raise InputError(f"intermolecular shells: atomic numbers outside {list(self.species)}")
         return self.species_index[numbers]
 
-    def pairs(self, positions: torch.Tensor, pairs, mol_id: torch.Tensor):
-        """The pairs of ``pairs`` between different molecules (or periodic images) within the cutoff."""
-        pairs = pairs.within(self.cutoff)
-        with torch.no_grad():
-            _, r = pairs.vectors(positions)
+    def pairs(self, pairs, mol_id: torch.Tensor):
+        """The pairs of ``pairs`` between different molecules (or periodic images) that may lie within the
+        cutoff (:meth:`features` drops the others at each call). The choice depends only on the
+        list, so it is made once per list (memoized on it, like the physics terms' scale factors): the
+        molecule labels ``mol_id`` (n,) of a list's atoms must not change while the list lives."""
+
+        def build():
             other = mol_id.index_select(0, pairs.i) != mol_id.index_select(0, pairs.j)
             if pairs.shift is not None:
                 other = other | (pairs.shift.abs().sum(-1) > 0)
-            return pairs.select(other & (r < self.cutoff))
+            if pairs.reference is not None:
+                other = other & (pairs.reference <= self.cutoff + pairs.skin)
+            return torch.nonzero(other).flatten()
+
+        return pairs.take(pairs.cached(("intermolecular", self.cutoff), build))
 
     def features(self, positions: torch.Tensor, contacts, element: torch.Tensor) -> torch.Tensor:
         """``G`` (n, n_species * shells) from intermolecular pairs ``contacts`` (see :meth:`pairs`)
         and species indices ``element`` (n,); differentiable w.r.t. ``positions`` (n, 3) A."""
         n = positions.shape[0]
         _, r = contacts.vectors(positions)
+        with torch.no_grad():  # pairs in the skin beyond the cutoff add exactly zero: drop them first
+            inside = torch.nonzero(r < self.cutoff).flatten()
+        r, i, j = r.index_select(0, inside), contacts.i.index_select(0, inside), contacts.j.index_select(0, inside)
         terms = torch.exp(-self.eta * (r[:, None] - self.centres.to(r.dtype)) ** 2) \
             * cosine_cutoff(r, self.cutoff)[:, None]
         out = positions.new_zeros(n, len(self.species), len(self.centres))
-        out = out.index_put((contacts.i, element.index_select(0, contacts.j)), terms, accumulate=True)
-        out = out.index_put((contacts.j, element.index_select(0, contacts.i)), terms, accumulate=True)
+        out = out.index_put((i, element.index_select(0, j)), terms, accumulate=True)
+        out = out.index_put((j, element.index_select(0, i)), terms, accumulate=True)
         return out.reshape(n, -1)
 
 

@@ -81,7 +81,7 @@ class EnvironmentCorrection(torch.nn.Module):
         """Shells ``G`` (n, n_features) of atoms at ``positions`` (n, 3) A; ``pairs`` (a PairList) must hold
         every intermolecular pair within the cutoff."""
         element = self.shells.element(numbers).to(positions.device)
-        return self.shells.features(positions, self.shells.pairs(positions, pairs, mol_id), element)
+        return self.shells.features(positions, self.shells.pairs(pairs, mol_id), element)
 
     def forward(self, features: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
         """``phi_e(G) - phi_e(0)`` (n, N_OUTPUTS) for shells ``features`` (n, n_features)."""

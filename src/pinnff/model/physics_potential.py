@@ -278,10 +278,11 @@ class PhysicsPotential(torch.nn.Module):
                 data["shells"] = self.environment_shells(cluster_positions, inter_pairs, t)
         if self.contact is not None:
             with torch.no_grad():
-                element = self.contact.element(t["numbers"]).to(cluster_positions.device)
-                contacts = self.contact.contact_pairs(cluster_positions, inter_pairs, t["mol_id"])
+                shells = self.contact.shells
+                element = shells.element(t["numbers"]).to(cluster_positions.device)
                 data["contact"] = {"element": element,
-                                   "features": self.contact.features(cluster_positions, contacts, element),
+                                   "features": shells.features(cluster_positions, shells.pairs(inter_pairs, t["mol_id"]),
+                                                               element),
                                    "sample": torch.arange(len(clusters)).repeat_interleave(
                                        torch.tensor([len(c.numbers) for c in clusters])).to(cluster_positions.device)}
         return data
