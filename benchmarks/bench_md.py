@@ -30,7 +30,10 @@ JSON says which).
    OpenMM's ms per step over pinnff's ms per outer step (one full force
    evaluation each). ``--skip-openmm`` leaves it out.
 
-    python benchmarks/bench_md.py --json bench_md.json [--pinn model.pt] [--threads 2] [--device cuda]
+The pair kernels run as the ``physics.compile_kernels`` key says (compiled by
+default, during the untimed warm-up steps); ``--eager`` times them uncompiled.
+
+    python benchmarks/bench_md.py --json bench_md.json [--pinn model.pt] [--threads 2] [--device cuda] [--eager]
 """
 
 from __future__ import annotations
@@ -198,9 +201,11 @@ def main(argv=None) -> None:
     parser.add_argument("--openmm-steps", type=int, default=10, help="timed OpenMM steps")
     parser.add_argument("--skip-openmm", action="store_true", help="leave OpenMM out (it is a test extra)")
     parser.add_argument("--settings", help="config file whose 'md' and 'physics' sections to use (default: defaults)")
+    parser.add_argument("--eager", action="store_true", help="pair kernels eager (physics.compile_kernels off)")
     args = parser.parse_args(argv)
 
     from pinnff.config import section
+    from pinnff.physics.kernels import compile_kernels
     from pinnff.md.potential import LiquidPotential
     from pinnff.model.store import PHYSICS_KINDS, load_model
     from pinnff.physics.settings import dtype as physics_dtype
@@ -208,6 +213,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     md, physics = section(args.settings, "md"), section(args.settings, "physics")
     dtype, device = physics_dtype(physics), args.device
+    compile_kernels(physics["compile_kernels"] and not args.eager)
     started = time.perf_counter()
     atoms = liquid(args.molecules, seed=args.molecules)
     prior = LiquidPotential(args.molecules, SMILES, physics).to(device)
@@ -220,6 +226,7 @@ def main(argv=None) -> None:
     result = {"atoms": len(atoms), "molecules": args.molecules, "threads": args.threads, "device": device,
               "dtype": str(dtype), "inner_step_fs": md["inner_step_fs"], "outer_step_fs": md["outer_step_fs"],
               "hydrogen_mass_amu": md["hydrogen_mass_amu"], "production": md["production"], "pinn_source": source,
+              "compile_kernels": physics["compile_kernels"] and not args.eager,
               "load_average_start": load()}
     for name, potential in (("pinn", pinn), ("prior", prior)):
         timing = time_production(atoms, potential, md, device, dtype, args.steps)

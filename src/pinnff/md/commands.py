@@ -96,9 +96,11 @@ def _md(args) -> None:
     from pinnff.md.calculator import PotentialCalculator
     from pinnff.md.driver import BlowUp, MDRun
     from pinnff.md.potential import load_liquid_potential
+    from pinnff.physics.kernels import compile_kernels
     from pinnff.physics.settings import dtype as physics_dtype
 
     md, physics = section(args.settings, "md"), section(args.physics, "physics")
+    compile_kernels(physics["compile_kernels"])
     if args.threads:
         torch.set_num_threads(args.threads)
     (atoms,) = read_structures(args.box)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 
 from pinnff.physics import damping
-from pinnff.physics.electrostatics import Electrostatics
+from pinnff.physics.electrostatics import Electrostatics, pair_invariants
+from pinnff.physics.kernels import fused
 from pinnff.physics.pairs import PairList, Segments, energy_sum
 from pinnff.physics.topology import Scales, Topology, list_scale
 
@@ -38,17 +39,19 @@ def radial(r):
     return rr1, rr3, rr5, rr7, rr9
 
 
-def multipole_pair_energy(r, f, t, ci, ck, cp=None, rr=None) -> torch.Tensor:
+def multipole_pair_energy(r, f, rv, di, dk, qi, qk, ci, ck, cp=None, rr=None) -> torch.Tensor:
     """Pair energies (k,) in e^2/A of multipole pairs at distances ``r`` (k,) A.
 
     ``f``: radial factors (f1, f3, f5, f7, f9) (k,) of the point multipoles
-    (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``t`` the
-    pair invariants of :func:`electrostatics.pair_terms`; ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
+    (``rr_n`` times the pair scale, Ewald-screened under Ewald/PME); ``rv`` (3, k) = x_k - x_i,
+    dipoles ``di``, ``dk`` (3, k) and Q = Theta/3 ``qi``, ``qk`` (3, 3, k) of the two atoms
+    (:func:`electrostatics.pair_invariants`); ``ci``, ``ck`` (k,) the charges. ``cp`` adds the
     GORDON2 charge-penetration correction: a tuple ``(zi, zk, ai, ak, scale)``
     of cores (k,) e, exponents (k,) 1/A and pair scales (k,), each damped
     channel contributing ``scale * (l_n - 1) * rr_n`` (core-core undamped). ``rr``: :func:`radial`
     of ``r`` when the caller has it.
     """
+    t = pair_invariants(rv, di, dk, qi, qk)
     term4 = t["dir"] * t["qkr"] - t["dkr"] * t["qir"] - 4.0 * t["qik"]
     term5 = t["qir"] * t["qkr"]
     term3_mm = -t["dir"] * t["dkr"] + 2.0 * (t["dkqi"] - t["diqk"] + t["qiqk"])
@@ -68,6 +71,17 @@ def multipole_pair_energy(r, f, t, ci, ck, cp=None, rr=None) -> torch.Tensor:
     e = e + zi * (vk * gk[0] - t["dkr"] * gk[1] + t["qkr"] * gk[2])
     return e + (vi * vk * gv[0] + (vk * t["dir"] - vi * t["dkr"] + t["dik"]) * gv[1]
                 + (vi * t["qkr"] + vk * t["qir"] + term3_mm) * gv[2] + term4 * gv[3] + term5 * gv[4])
+
+
+@fused
+def row_pair_energy(r, f, rv, a_i, a_k, cp_scale, rr):
+    """:func:`multipole_pair_energy` from the gathered per-atom rows ``a_i``, ``a_k`` (13, k) of both
+    atoms of every pair: charge, dipole (3), Q = Theta/3 (9), or (15, k) with the penetration core
+    and exponent (then ``cp_scale`` (k,) are the pair scales; None: no penetration). A fused kernel
+    (the gathers stay outside: their backward, a scatter, is faster eager)."""
+    cp = None if cp_scale is None else (a_i[13], a_k[13], a_i[14], a_k[14], cp_scale)
+    return multipole_pair_energy(r, f, rv, a_i[1:4], a_k[1:4], a_i[4:13].reshape(3, 3, -1),
+                                 a_k[4:13].reshape(3, 3, -1), a_i[0], a_k[0], cp, rr)
 
 
 def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype):
@@ -114,13 +128,11 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald),
                                    lambda: _pair_factors(geo, topology, scales, ewald, positions.dtype))
     i, k, r = geo.i, geo.j, geo.r
-    cp = None
+    atoms = shared.atom_rows
     if penetration:
-        core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
-        (zi, ai), (zk, ak) = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
-        cp = (zi, zk, ai, ak, scale)
-    g = shared.gathered(geo)
-    e = multipole_pair_energy(r, f, g.terms, g.qi, g.qk, cp, rr)
+        atoms = torch.cat([atoms, params["cp_core"][None], params["cp_alpha"][None]])
+    e = row_pair_energy(r, f, geo.components(), atoms.index_select(1, i), atoms.index_select(1, k),
+                        scale if penetration else None, rr)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:
         q, d, Q = shared.q, shared.d, shared.Q

@@ -14,6 +14,7 @@ import math
 import torch
 
 from pinnff.physics.damping import quintic_taper
+from pinnff.physics.kernels import fused
 from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, frozen, pair_geometry
 from pinnff.physics.topology import Scales, Topology, list_scale
 
@@ -29,8 +30,17 @@ def vdw_sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tens
 
 def combine(params: dict, i: torch.Tensor, k: torch.Tensor, epsilon_rule: str = "HHG"):
     """Pair R_min (A) and epsilon (kcal/mol) from per-atom 'vdw_radius', 'vdw_epsilon'."""
-    ri, rk = params["vdw_radius"].index_select(0, i), params["vdw_radius"].index_select(0, k)
-    ei, ek = params["vdw_epsilon"].index_select(0, i), params["vdw_epsilon"].index_select(0, k)
+    return combine_rows(*_pair_rows(params, i, k), epsilon_rule)
+
+
+def _pair_rows(params: dict, i: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """R_min and epsilon of both atoms of the pairs ``i``, ``k``: (ri, rk, ei, ek), each (k,)."""
+    return (params["vdw_radius"].index_select(0, i), params["vdw_radius"].index_select(0, k),
+            params["vdw_epsilon"].index_select(0, i), params["vdw_epsilon"].index_select(0, k))
+
+
+def combine_rows(ri, rk, ei, ek, epsilon_rule: str = "HHG"):
+    """Pair R_min (A) and epsilon (kcal/mol) from both atoms' radii ``ri``, ``rk`` and wells ``ei``, ``ek`` (k,)."""
     ri2, rk2 = ri * ri, rk * rk
     rmin = (ri2 * ri + rk2 * rk) / (ri2 + rk2)
     if epsilon_rule.upper() == "HHG":
@@ -73,8 +83,14 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
     geo = pair_geometry(sites, pairs, cutoff, margin=margin)
     weight = geo.cached(("vdw", id(topology), scales, cutoff, taper), lambda: _pair_weight(geo, topology, scales,
                                                                                           cutoff, taper, sites.dtype))
-    rmin, eps = combine(params, geo.i, geo.j, epsilon_rule)
-    return energy_sum(buffered_14_7(geo.r, rmin, eps) * weight, geo.i, segments)
+    return energy_sum(pair_energy(geo.r, *_pair_rows(params, geo.i, geo.j), weight, epsilon_rule), geo.i, segments)
+
+
+@fused
+def pair_energy(r, ri, rk, ei, ek, weight, epsilon_rule: str) -> torch.Tensor:
+    """Weighted buffered 14-7 energies (k,) kcal/mol of pairs at ``r`` (k,) A from both atoms' radii and
+    wells (:func:`combine_rows`) and the geometry-only ``weight`` (k,). A fused kernel."""
+    return buffered_14_7(r, *combine_rows(ri, rk, ei, ek, epsilon_rule)) * weight
 
 
 def _sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tensor) -> tuple[torch.Tensor, float]:

@@ -49,11 +49,13 @@ def _train(args) -> None:
     from pinnff.io.digest import file_sha256
     from pinnff.model.clusters import load_clusters
     from pinnff.model.store import save_checkpoint
+    from pinnff.physics.kernels import compile_kernels
     from pinnff.train.trainer import TrainSettings, train
 
     s = section(args.settings, "train")
     if args.optimizer:
         s["optimizer"] = args.optimizer
+    compile_kernels(s["compile_kernels"])
     torch.manual_seed(args.seed)
     model = build_model(args.model, s)
     settings = TrainSettings(optimizer=s["optimizer"], max_grad_evals=s["max_grad_evals"], lr=s["lr"],
