@@ -45,6 +45,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.settings import PlainSettings
+from pinnff.physics.kernels import fused
 
 
 def cosine_cutoff(r: torch.Tensor, cutoff: float) -> torch.Tensor:
@@ -52,6 +53,39 @@ def cosine_cutoff(r: torch.Tensor, cutoff: float) -> torch.Tensor:
     inside = r < cutoff
     value = 0.5 * (torch.cos(torch.pi * r / cutoff) + 1.0)
     return torch.where(inside, value, torch.zeros_like(r))
+
+
+@fused
+def radial_terms(r: torch.Tensor, centres: torch.Tensor, eta: float, cutoff: float) -> torch.Tensor:
+    """Radial symmetry-function terms (k, shells) ``exp(-eta (r - R_s)^2) f_c(r)`` of pairs at ``r`` (k,) A
+    for shell centres ``centres`` (shells,) A. A fused kernel."""
+    return torch.exp(-eta * (r[:, None] - centres) ** 2) * cosine_cutoff(r, cutoff)[:, None]
+
+
+def _power(base: torch.Tensor, exponent: float) -> torch.Tensor:
+    """``base ** exponent``, by repeated products when the exponent is a whole number from 1 to 8."""
+    if not (float(exponent).is_integer() and 1 <= exponent <= 8):
+        return base ** exponent
+    out = base
+    for _ in range(int(exponent) - 1):
+        out = out * base
+    return out
+
+
+@fused
+def angular_terms(r_ij, r_ik, v_ij, v_ik, centres, zetas: tuple, lambdas: tuple, eta: float, cutoff: float) -> torch.Tensor:
+    """Angular symmetry-function terms (t, shells * zetas * lambdas) of triplets j-i-k with legs ``v_ij``,
+    ``v_ik`` (t, 3) A of lengths ``r_ij``, ``r_ik`` (t,): the radial part of every shell centre (A) times
+    ``2^(1 - zeta) (1 + lambda cos theta)^zeta``, flattened shell-major. ``zetas``, ``lambdas``: Python
+    floats (whole zetas are raised by products, not ``pow``). A fused kernel."""
+    cos = (v_ij * v_ik).sum(-1) / (r_ij * r_ik)
+    fc = cosine_cutoff(r_ij, cutoff) * cosine_cutoff(r_ik, cutoff)
+    radial_part = torch.exp(-eta * (0.5 * (r_ij + r_ik)[:, None] - centres) ** 2) * fc[:, None]
+    # (1 + lambda cos) is >= 0 for |cos| <= 1; clamp guards round-off before the power
+    bases = [(1.0 + lam * cos).clamp_min(0.0) for lam in lambdas]
+    angle_part = torch.stack([torch.stack([2.0 ** (1.0 - z) * _power(b, z) for b in bases], -1)
+                              for z in zetas], -2)  # (t, zetas, lambdas)
+    return (radial_part[:, :, None, None] * angle_part[:, None, :, :]).reshape(len(r_ij), -1)
 
 
 @dataclass(frozen=True)
@@ -163,8 +197,7 @@ class SymmetryFunctions(torch.nn.Module):
         centre = torch.cat([i, j])
         other = torch.cat([j, i])
         r2 = torch.cat([r, r])
-        gauss = torch.exp(-cfg.radial_eta * (r2[:, None] - self.radial_centres.to(dtype)) ** 2)
-        terms = gauss * cosine_cutoff(r2, cfg.radial_cutoff)[:, None]
+        terms = radial_terms(r2, self.radial_centres.to(dtype), cfg.radial_eta, cfg.radial_cutoff)
         radial = positions.new_zeros(n, self.n_species, cfg.radial_shells)
         radial = radial.index_put((centre, element[other]), terms, accumulate=True)
 
@@ -176,15 +209,8 @@ class SymmetryFunctions(torch.nn.Module):
         centre_t, first, second = _triplets(a_centre)
         angular = positions.new_zeros(n, self.n_pairs, self.n_angular_per_pair)
         if centre_t.numel():
-            r_ij, r_ik = a_r[first], a_r[second]
-            cos = (a_vec[first] * a_vec[second]).sum(-1) / (r_ij * r_ik)
-            fc = cosine_cutoff(r_ij, cfg.angular_cutoff) * cosine_cutoff(r_ik, cfg.angular_cutoff)
-            radial_part = torch.exp(-cfg.angular_eta * (0.5 * (r_ij + r_ik)[:, None] - self.angular_centres.to(dtype)) ** 2) * fc[:, None]
-            zetas, lambdas = self.zetas.to(dtype), self.lambdas.to(dtype)
-            # (1 + lambda cos) is >= 0 for |cos| <= 1; clamp guards round-off before the power
-            base = (1.0 + lambdas[None, :] * cos[:, None]).clamp_min(0.0)
-            angle_part = 2.0 ** (1.0 - zetas)[None, :, None] * base[:, None, :] ** zetas[None, :, None]
-            terms = (radial_part[:, :, None, None] * angle_part[:, None, :, :]).reshape(len(centre_t), -1)
+            terms = angular_terms(a_r[first], a_r[second], a_vec[first], a_vec[second], self.angular_centres.to(dtype),
+                                  tuple(cfg.zetas), tuple(cfg.lambdas), cfg.angular_eta, cfg.angular_cutoff)
             pair = self.pair_index[element[a_other[first]], element[a_other[second]]]
             angular = angular.index_put((centre_t, pair), terms, accumulate=True)
         return torch.cat([radial.reshape(n, -1), angular.reshape(n, -1)], dim=1)
@@ -249,8 +275,7 @@ class IntermolecularShells(torch.nn.Module):
         with torch.no_grad():  # pairs in the skin beyond the cutoff add exactly zero: drop them first
             inside = torch.nonzero(r < self.cutoff).flatten()
         r, i, j = r.index_select(0, inside), contacts.i.index_select(0, inside), contacts.j.index_select(0, inside)
-        terms = torch.exp(-self.eta * (r[:, None] - self.centres.to(r.dtype)) ** 2) \
-            * cosine_cutoff(r, self.cutoff)[:, None]
+        terms = radial_terms(r, self.centres.to(r.dtype), self.eta, self.cutoff)
         out = positions.new_zeros(n, len(self.species), len(self.centres))
         out = out.index_put((i, element.index_select(0, j)), terms, accumulate=True)
         out = out.index_put((j, element.index_select(0, i)), terms, accumulate=True)

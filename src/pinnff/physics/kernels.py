@@ -55,6 +55,9 @@ def fused(fn: Callable) -> Callable:
         if not kernels_compiled():
             return fn(*args, **kwargs)
         if compiled is None:
+            import torch._functorch.config as functorch_config
+
+            functorch_config.donated_buffer = False  # backward passes may retain the graph (several gradients)
             compiled = torch.compile(fn, dynamic=True)
         try:
             return compiled(*args, **kwargs)
