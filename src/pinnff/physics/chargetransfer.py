@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from pinnff.physics.damping import quintic_taper
+from pinnff.physics.kernels import fused
 from pinnff.physics.multipole import COULOMB
 from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry
 from pinnff.physics.topology import Scales, Topology, list_scale
@@ -28,6 +29,12 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
     weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper),  # geometry only: built once
                         lambda: -COULOMB * quintic_taper(r, taper * cutoff, cutoff)
                         * geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, positions.dtype)))
-    a = (params["ct_A"].index_select(0, i) * params["ct_A"].index_select(0, k)).abs().sqrt()
-    e = a * torch.exp(-0.5 * (params["ct_B"].index_select(0, i) + params["ct_B"].index_select(0, k)) * r)
-    return energy_sum(e * weight, i, segments)
+    a_b = torch.stack([params["ct_A"], params["ct_B"]])  # (2, n)
+    return energy_sum(pair_energy(r, a_b.index_select(1, i), a_b.index_select(1, k), weight), i, segments)
+
+
+@fused
+def pair_energy(r: torch.Tensor, ab_i: torch.Tensor, ab_k: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``weight sqrt|A_i A_k| exp(-(B_i + B_k) r / 2)`` (k,) of pairs at ``r`` (k,) A from both atoms' (A, B)
+    rows ``ab_i``, ``ab_k`` (2, k) and the geometry-only ``weight`` (k,) (switch, scale, -332.0637). A fused kernel."""
+    return weight * (ab_i[0] * ab_k[0]).abs().sqrt() * torch.exp(-0.5 * (ab_i[1] + ab_k[1]) * r)

@@ -5,6 +5,11 @@ one operator at a time, each product reads and writes k numbers and the
 backward pass doubles that. Compiled (Inductor, ``dynamic=True`` so one
 kernel serves every pair count), a chain becomes one loop forward and one
 backward, about 3x faster on a CPU for the multipole pair energy. The
+kernels: the multipole pair energy (:mod:`pinnff.physics.multipole`), the
+permanent-field pairs and the damping factors of polarization, the 14-7 and
+charge-transfer pairs, and the PINN's symmetry-function terms
+(:mod:`pinnff.model.descriptors`). Gathers and scatters stay outside: fused,
+their backward pass (an atomic scatter) was slower than eager. The
 switch is process-wide (:func:`compile_kernels`), set by the commands that
 run many evaluations of one shape of work (training, MD) from their config;
 everything else (tests, one-off evaluations) runs the same functions eagerly.
