@@ -74,6 +74,7 @@ class Electrostatics:
         self.d_rows, self.Q_rows = rows(self.d, self.Q)  # (3, n), (9, n)
         self.atom_rows = torch.cat([self.q[None], self.d_rows, self.Q_rows])  # (13, n) the pair kernels gather
         self._geometries: dict = {}
+        self._rows: list = []
         self._recip = None
 
     def geometry(self, cutoff: float | None) -> PairGeometry:
@@ -81,6 +82,16 @@ class Electrostatics:
         if cutoff not in self._geometries:
             self._geometries[cutoff] = pair_geometry(self.positions, self.pairs, cutoff)
         return self._geometries[cutoff]
+
+    def pair_rows(self, geo: PairGeometry) -> tuple[torch.Tensor, torch.Tensor]:
+        """``atom_rows`` of both atoms of every pair of ``geo``, (13, k) each, gathered once per geometry
+        object (under Ewald the multipole energy and the permanent field share them)."""
+        for known, value in self._rows:
+            if known is geo:
+                return value
+        value = (self.atom_rows.index_select(1, geo.i), self.atom_rows.index_select(1, geo.j))
+        self._rows.append((geo, value))
+        return value
 
     @property
     def reciprocal(self):

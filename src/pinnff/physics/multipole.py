@@ -74,12 +74,13 @@ def multipole_pair_energy(r, f, rv, di, dk, qi, qk, ci, ck, cp=None, rr=None) ->
 
 
 @fused
-def row_pair_energy(r, f, rv, a_i, a_k, cp_scale, rr):
+def row_pair_energy(r, f, rv, a_i, a_k, cp_i, cp_k, cp_scale, rr):
     """:func:`multipole_pair_energy` from the gathered per-atom rows ``a_i``, ``a_k`` (13, k) of both
-    atoms of every pair: charge, dipole (3), Q = Theta/3 (9), or (15, k) with the penetration core
-    and exponent (then ``cp_scale`` (k,) are the pair scales; None: no penetration). A fused kernel
-    (the gathers stay outside: their backward, a scatter, is faster eager)."""
-    cp = None if cp_scale is None else (a_i[13], a_k[13], a_i[14], a_k[14], cp_scale)
+    atoms of every pair: charge, dipole (3), Q = Theta/3 (9); with penetration ``cp_i``, ``cp_k``
+    (2, k) their cores and exponents and ``cp_scale`` (k,) the pair scales (all None: no
+    penetration). A fused kernel (the gathers stay outside: their backward, a scatter, is faster
+    eager)."""
+    cp = None if cp_scale is None else (cp_i[0], cp_k[0], cp_i[1], cp_k[1], cp_scale)
     return multipole_pair_energy(r, f, rv, a_i[1:4], a_k[1:4], a_i[4:13].reshape(3, 3, -1),
                                  a_k[4:13].reshape(3, 3, -1), a_i[0], a_k[0], cp, rr)
 
@@ -128,10 +129,11 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald),
                                    lambda: _pair_factors(geo, topology, scales, ewald, positions.dtype))
     i, k, r = geo.i, geo.j, geo.r
-    atoms = shared.atom_rows
+    cp_i = cp_k = None
     if penetration:
-        atoms = torch.cat([atoms, params["cp_core"][None], params["cp_alpha"][None]])
-    e = row_pair_energy(r, f, geo.components(), atoms.index_select(1, i), atoms.index_select(1, k),
+        core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
+        cp_i, cp_k = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
+    e = row_pair_energy(r, f, geo.components(), *shared.pair_rows(geo), cp_i, cp_k,
                         scale if penetration else None, rr)
     energy = COULOMB * energy_sum(e, i, segments)
     if ewald is not None:

@@ -224,10 +224,8 @@ class _Geometry:
         """Damped permanent fields (n, 3) e/A^2 of the lab-frame multipoles: (E_d, E_p)."""
         q, d, Q = self.shared.q, self.shared.d, self.shared.Q
         geo = self.field_geo
-        atoms = self.shared.atom_rows
         fields = [self._accumulate(pair, geo) for pair in permanent_field_pairs(
-            geo.components(), atoms.index_select(1, geo.i), atoms.index_select(1, geo.j),
-            [self.f_d] if self.same_dp else [self.f_d, self.f_p])]
+            geo.components(), *self.shared.pair_rows(geo), [self.f_d] if self.same_dp else [self.f_d, self.f_p])]
         e_d, e_p = fields[0], fields[-1]
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
