@@ -148,8 +148,6 @@ class SymmetryFunctions(torch.nn.Module):
         self.register_buffer("pair_index", pair, persistent=False)
         self.register_buffer("radial_centres", _shell_centres(config.radial_start, config.radial_cutoff, config.radial_shells), persistent=False)
         self.register_buffer("angular_centres", _shell_centres(config.angular_start, config.angular_cutoff, config.angular_shells), persistent=False)
-        self.register_buffer("zetas", torch.as_tensor(config.zetas, dtype=torch.float64), persistent=False)
-        self.register_buffer("lambdas", torch.as_tensor(config.lambdas, dtype=torch.float64), persistent=False)
         self.n_radial = self.n_species * config.radial_shells
         self.n_angular_per_pair = config.angular_shells * len(config.zetas) * len(config.lambdas)
         self.n_features = self.n_radial + self.n_pairs * self.n_angular_per_pair

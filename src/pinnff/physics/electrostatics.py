@@ -2,8 +2,9 @@
 
 :class:`Electrostatics` holds, for one set of positions, parameters and
 cell: the checked cell and pair list, the lab-frame multipoles and their
-rows (:func:`rows`; ``atom_rows`` the (13, n) table the pair kernels
-gather), the pair geometry within a cutoff, and the reciprocal space (plain Ewald or PME) whose potential of the permanent multipoles
+rows (:func:`rows`, the table the pair kernels gather), the pair
+geometry within a cutoff, the gathered rows of a geometry, and the
+reciprocal space (plain Ewald or PME) whose potential of the permanent multipoles
 serves both the multipole energy and the permanent field. Everything is
 computed on first use and kept, so :func:`pinnff.physics.energy.total_energy`
 pays for each piece once; every term builds its own when called alone.
@@ -24,16 +25,17 @@ def lab_frame(positions, topology, params):
     return params["charge"], d, theta / 3.0
 
 
-def rows(d: torch.Tensor, Q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-atom dipoles (n, 3) and Q (n, 3, 3) as rows: (3, n) and (9, n), Q row by row.
+def rows(q: torch.Tensor, d: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+    """Per-atom charges (n,), dipoles (n, 3) and Q (n, 3, 3) as one (13, n) table of rows: charge,
+    dipole x, y, z, then Q row by row.
 
-    The pair kernels gather these for both atoms of every pair and work on
+    The pair kernels gather it for both atoms of every pair and work on
     (k,) rows: a structure-of-arrays layout with no small per-pair matrices.
     """
-    return d.T.contiguous(), Q.reshape(-1, 9).T.contiguous()
+    return torch.cat([q[None], d.T, Q.reshape(-1, 9).T])
 
 
-def times_r(q: torch.Tensor, rv: torch.Tensor) -> torch.Tensor:
+def _times_r(q: torch.Tensor, rv: torch.Tensor) -> torch.Tensor:
     """``Q r`` (3, k) of pair matrices ``q`` (3, 3, k) and vectors ``rv`` (3, k), column by column
     (cheaper to differentiate than a broadcast product over (3, 3, k))."""
     q0, q1, q2 = q.unbind(1)
@@ -47,9 +49,10 @@ def pair_invariants(rv: torch.Tensor, di: torch.Tensor, dk: torch.Tensor, qi: to
 
     Returns (k,) rows dir = di.r, dkr = dk.r, dik = di.dk, qir = r.Qi.r, qkr = r.Qk.r,
     qik = (Qi r).(Qk r), diqk = di.Qk r, dkqi = dk.Qi r, qiqk = Qi:Qk, and (3, k) qi_r = Qi r,
-    qk_r = Qk r. Meant to run inside a fused kernel (:mod:`pinnff.physics.kernels`).
+    qk_r = Qk r. Meant to run inside a fused kernel (:mod:`pinnff.physics.kernels`), where what a
+    caller leaves unused is never computed.
     """
-    qi_r, qk_r = times_r(qi, rv), times_r(qk, rv)
+    qi_r, qk_r = _times_r(qi, rv), _times_r(qk, rv)
     return {"dir": (di * rv).sum(0), "dkr": (dk * rv).sum(0), "dik": (di * dk).sum(0),
             "qir": (qi_r * rv).sum(0), "qkr": (qk_r * rv).sum(0), "qik": (qi_r * qk_r).sum(0),
             "diqk": (di * qk_r).sum(0), "dkqi": (dk * qi_r).sum(0), "qiqk": (qi * qk).sum((0, 1)),
@@ -71,8 +74,7 @@ class Electrostatics:
         self.positions, self.topology, self.ewald, self.scales = positions, topology, ewald, scales
         self.cell, self.pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
         self.q, self.d, self.Q = lab_frame(positions, topology, params)
-        self.d_rows, self.Q_rows = rows(self.d, self.Q)  # (3, n), (9, n)
-        self.atom_rows = torch.cat([self.q[None], self.d_rows, self.Q_rows])  # (13, n) the pair kernels gather
+        self.atom_rows = rows(self.q, self.d, self.Q)  # (13, n)
         self._geometries: dict = {}
         self._rows: list = []
         self._recip = None

@@ -36,6 +36,10 @@ _state = {"enabled": False, "failed": False}
 def compile_kernels(enabled: bool) -> None:
     """Switch the fused kernels of this process on (compiled on first use) or off (eager)."""
     _state["enabled"] = bool(enabled)
+    if enabled:
+        import torch._functorch.config as functorch_config
+
+        functorch_config.donated_buffer = False  # backward passes may retain the graph (several gradients)
 
 
 def kernels_compiled() -> bool:
@@ -60,9 +64,6 @@ def fused(fn: Callable) -> Callable:
         if not kernels_compiled():
             return fn(*args, **kwargs)
         if compiled is None:
-            import torch._functorch.config as functorch_config
-
-            functorch_config.donated_buffer = False  # backward passes may retain the graph (several gradients)
             compiled = torch.compile(fn, dynamic=True)
         try:
             return compiled(*args, **kwargs)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from pinnff.physics import damping
-from pinnff.physics.electrostatics import Electrostatics, times_r
+from pinnff.physics.electrostatics import Electrostatics, pair_invariants
 from pinnff.physics.kernels import fused
 from pinnff.physics.multipole import COULOMB
 from pinnff.physics.pairs import PairList, Segments, energy_sum
@@ -107,11 +107,10 @@ def permanent_field_pairs(rv, a_i, a_k, factors: list) -> list:
     1/r^3, 3/r^5, 15/r^7 (damping and scale included) in ``factors``. ``a_i``, ``a_k`` (13, k): the
     gathered rows charge, dipole (3), Q = Theta/3 (9) of both atoms. A fused kernel."""
     qi, qk, di, dk = a_i[0], a_k[0], a_i[1:4], a_k[1:4]
-    qi_r, qk_r = times_r(a_i[4:13].reshape(3, 3, -1), rv), times_r(a_k[4:13].reshape(3, 3, -1), rv)
-    dir_, dkr = (di * rv).sum(0), (dk * rv).sum(0)
-    qir, qkr = (qi_r * rv).sum(0), (qk_r * rv).sum(0)
-    return [(-rv * (f3 * qk - f5 * dkr + f7 * qkr) - f3 * dk + 2.0 * f5 * qk_r,
-             rv * (f3 * qi + f5 * dir_ + f7 * qir) - f3 * di - 2.0 * f5 * qi_r) for f3, f5, f7 in factors]
+    t = pair_invariants(rv, di, dk, a_i[4:13].reshape(3, 3, -1), a_k[4:13].reshape(3, 3, -1))
+    return [(-rv * (f3 * qk - f5 * t["dkr"] + f7 * t["qkr"]) - f3 * dk + 2.0 * f5 * t["qk_r"],
+             rv * (f3 * qi + f5 * t["dir"] + f7 * t["qir"]) - f3 * di - 2.0 * f5 * t["qi_r"])
+            for f3, f5, f7 in factors]
 
 
 def dipole_field_pairs(rv, mi, mk, f3, f5):
