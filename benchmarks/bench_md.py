@@ -103,15 +103,15 @@ def minimize(atoms, potential, device: str, dtype, steps: int) -> None:
 def integrator(atoms, potential, md: dict, device: str, dtype, seed: int = 0):
     """The production r-RESPA integrator of ``md`` for ``potential``, and its start state at 298 K."""
     from pinnff.md.commands import md_settings
-    from pinnff.md.driver import md_masses
-    from pinnff.md.integrator import RespaIntegrator, SplitForces, maxwell_boltzmann
+    from pinnff.md.driver import md_masses, split_forces
+    from pinnff.md.integrator import RespaIntegrator, maxwell_boltzmann
 
     s = md_settings(md)
     masses = md_masses(atoms, potential, s.hydrogen_mass_amu).to(device)
     cell = torch.as_tensor(atoms.cell.array, dtype=dtype, device=device)
-    forces = SplitForces(potential, cell, dtype, split=s.inner_steps > 1)
+    forces = split_forces(potential, cell, dtype, s)
     generator = torch.Generator(device=device).manual_seed(seed)
-    respa = RespaIntegrator(forces, masses, s.inner_step_fs, s.inner_steps, generator)
+    respa = RespaIntegrator(forces, masses, s.inner_step_fs, s.inner_steps, generator, s.middle_steps)
     positions = torch.as_tensor(atoms.positions, dtype=torch.float64, device=device)
     state = forces.state(positions, maxwell_boltzmann(masses, s.temperature_K, generator))
     return s, respa, state
@@ -205,6 +205,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from pinnff.config import section
+    from pinnff.md.commands import md_settings, short_range
     from pinnff.physics.kernels import compile_kernels
     from pinnff.md.potential import LiquidPotential
     from pinnff.model.store import PHYSICS_KINDS, load_model
@@ -216,15 +217,17 @@ def main(argv=None) -> None:
     compile_kernels(physics["compile_kernels"] and not args.eager)
     started = time.perf_counter()
     atoms = liquid(args.molecules, seed=args.molecules)
-    prior = LiquidPotential(args.molecules, SMILES, physics).to(device)
+    middle = short_range(md) if md_settings(md).middle_steps > 1 else None
+    prior = LiquidPotential(args.molecules, SMILES, physics, short_range=middle).to(device)
     minimize(atoms, prior, device, dtype, args.minimize_steps)
     if args.pinn:
         model, source = load_model(args.pinn, PHYSICS_KINDS), f"trained checkpoint {args.pinn}"
     else:
         model, source = untrained_pinn(n_dimers=8)
-    pinn = LiquidPotential(args.molecules, SMILES, physics, model).to(device)
+    pinn = LiquidPotential(args.molecules, SMILES, physics, model, short_range=middle).to(device)
     result = {"atoms": len(atoms), "molecules": args.molecules, "threads": args.threads, "device": device,
-              "dtype": str(dtype), "inner_step_fs": md["inner_step_fs"], "outer_step_fs": md["outer_step_fs"],
+              "dtype": str(dtype), "inner_step_fs": md["inner_step_fs"], "middle_step_fs": md["middle_step_fs"],
+              "outer_step_fs": md["outer_step_fs"], "short_range_A": middle,
               "hydrogen_mass_amu": md["hydrogen_mass_amu"], "production": md["production"], "pinn_source": source,
               "compile_kernels": physics["compile_kernels"] and not args.eager,
               "load_average_start": load()}

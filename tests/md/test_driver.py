@@ -12,9 +12,10 @@ SETTINGS = dict(inner_step_fs=0.5, inner_steps=4, hydrogen_mass_amu=3.0, tempera
                 production_steps=40, sample_every=5, checkpoint_every=10, seed=7)
 
 
-@pytest.mark.parametrize("production", ["bussi", "langevin", "nve"])
-def test_killed_run_resumes_bit_for_bit(tmp_path, production):
-    settings = MDSettings(**SETTINGS, production=production)
+@pytest.mark.parametrize("production, middle_steps", [("bussi", 1), ("langevin", 1), ("nve", 1), ("bussi", 2)])
+def test_killed_run_resumes_bit_for_bit(tmp_path, production, middle_steps):
+    settings = MDSettings(**{**SETTINGS, "inner_steps": 4 // middle_steps}, middle_steps=middle_steps,
+                          production=production)
     straight = MDRun(toy_box(), ToyLiquid(16), settings, tmp_path / "straight")
     straight.run()
     assert straight.rebuilds > 0  # the neighbour list is rebuilt along the way: its state is part of the checkpoint

@@ -32,9 +32,9 @@ def velocity_verlet(energy, positions, velocities, masses, dt, steps):
     return x, v
 
 
-def respa(potential, cell, masses, positions, velocities, generator, h, n, steps, split=True):
-    forces = SplitForces(potential, cell, torch.float64, split=split)
-    integrator = RespaIntegrator(forces, masses, h, n, generator)
+def respa(potential, cell, masses, positions, velocities, generator, h, n, steps, split=True, middle_steps=None):
+    forces = SplitForces(potential, cell, torch.float64, split=split, middle=middle_steps is not None)
+    integrator = RespaIntegrator(forces, masses, h, n, generator, middle_steps or 1)
     state = forces.state(positions, velocities)
     for _ in range(steps):
         state = integrator.step(state, Thermostat("nve"))
@@ -62,13 +62,54 @@ def test_inner_steps_of_the_fast_forces_are_velocity_verlet_at_the_inner_step():
     assert torch.allclose(state.velocities, v, rtol=0, atol=1e-12)
 
 
-def test_respa_is_time_reversible():
+@pytest.mark.parametrize("middle_steps", [None, 3])
+def test_respa_is_time_reversible(middle_steps):
     atoms, masses, x0, v0, generator = start()
     cell = torch.as_tensor(atoms.cell.array)
     potential = ToyLiquid(16)
-    forward = respa(potential, cell, masses, x0, v0, generator, 0.5, 6, 30)
-    back = respa(potential, cell, masses, forward.positions, -forward.velocities, generator, 0.5, 6, 30)
+    forward = respa(potential, cell, masses, x0, v0, generator, 0.5, 6, 30, middle_steps=middle_steps)
+    back = respa(potential, cell, masses, forward.positions, -forward.velocities, generator, 0.5, 6, 30,
+                 middle_steps=middle_steps)
     assert torch.allclose(back.positions, x0, rtol=0, atol=1e-8)
+
+
+def test_a_middle_level_on_the_outer_step_is_two_level_respa():
+    """One middle step per outer step: the middle and slow kicks add up to the two-level slow kick."""
+    atoms, masses, x0, v0, generator = start()
+    cell = torch.as_tensor(atoms.cell.array)
+    potential = ToyLiquid(16)
+    three = respa(potential, cell, masses, x0, v0, generator, 0.5, 4, 20, middle_steps=1)
+    two = respa(potential, cell, masses, x0, v0, generator, 0.5, 4, 20)
+    assert torch.allclose(three.positions, two.positions, rtol=0, atol=1e-11)
+    assert torch.allclose(three.velocities, two.velocities, rtol=0, atol=1e-12)
+    assert float(three.middle_energy) != 0.0  # the middle level was there
+    assert float(three.potential_energy) == pytest.approx(float(two.potential_energy), abs=1e-10)
+
+
+def test_middle_steps_are_velocity_verlet_of_fast_plus_middle_at_the_middle_step():
+    """With the slow part switched off (it equals the middle one), RESPA1 is two-level RESPA of
+    valence inside fast-plus-middle outside at the middle step: here, checked against velocity Verlet
+    with one inner step."""
+    atoms, masses, x0, v0, generator = start()
+    cell = torch.as_tensor(atoms.cell.array)
+
+    class MiddleIsEverything(ToyLiquid):
+        def slow_energy(self, x, cell):
+            return self.middle_energy(x, cell)
+
+    potential = MiddleIsEverything(16)
+    state = respa(potential, cell, masses, x0, v0, generator, 1.0, 1, 10, middle_steps=4)
+    x, v = velocity_verlet(lambda x: potential.fast_energy(x) + potential.middle_energy(x, cell), x0, v0, masses,
+                           1.0, 40)
+    assert torch.allclose(state.positions, x, rtol=0, atol=1e-10)
+    assert torch.allclose(state.velocities, v, rtol=0, atol=1e-11)
+    assert float(state.slow_energy) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_middle_steps_without_a_middle_level_are_refused():
+    atoms, masses, x0, v0, generator = start()
+    with pytest.raises(ValueError, match="middle level"):
+        RespaIntegrator(SplitForces(ToyLiquid(16), None, torch.float64), masses, 0.5, 2, generator, middle_steps=2)
 
 
 def test_hydrogen_mass_repartitioning_keeps_molecular_mass_and_momentum():

@@ -34,3 +34,19 @@ def test_md_settings_count_outer_steps_and_refuse_a_fractional_inner_step():
     md.update(outer_step_fs=2.2)
     with pytest.raises(InputError, match="whole multiple"):
         md_settings(md)
+
+
+def test_md_settings_with_a_middle_step_count_middle_and_inner_steps():
+    import pytest
+
+    from pinnff.config import section
+    from pinnff.errors import InputError
+    from pinnff.md.commands import md_settings
+
+    md = section(None, "md")
+    md.update(inner_step_fs=0.5, middle_step_fs=3.0, outer_step_fs=9.0, production_ps=9.0)
+    s = md_settings(md)
+    assert (s.inner_steps, s.middle_steps, s.outer_step_fs, s.production_steps) == (6, 3, 9.0, 1000)
+    md.update(outer_step_fs=10.0)
+    with pytest.raises(InputError, match="outer_step_fs 10.0 is not a whole multiple of md.middle_step_fs"):
+        md_settings(md)

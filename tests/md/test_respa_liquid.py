@@ -21,15 +21,16 @@ def two_molecule_box():
     return Atoms(symbols("COCCOCCOC") * 2, positions=positions, cell=[13.0] * 3, pbc=True)
 
 
-def nve_energies(inner_step_fs, inner_steps, outer_steps):
+def nve_energies(inner_step_fs, inner_steps, outer_steps, middle_steps=1):
     atoms = two_molecule_box()
-    potential = LiquidPotential(2, "COCCOCCOC", PHYSICS)
+    potential = LiquidPotential(2, "COCCOCCOC", PHYSICS, short_range=(5.0, 1.0) if middle_steps > 1 else None)
     natural = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
     hydrogen = torch.as_tensor(np.array(atoms.get_chemical_symbols()) == "H")
     masses = repartition_hydrogen_masses(natural, potential.bonds, 3.024, hydrogen)
-    forces = SplitForces(potential, torch.as_tensor(atoms.cell.array), torch.float64, split=inner_steps > 1)
+    forces = SplitForces(potential, torch.as_tensor(atoms.cell.array), torch.float64, split=inner_steps > 1,
+                         middle=middle_steps > 1)
     generator = torch.Generator().manual_seed(5)
-    respa = RespaIntegrator(forces, masses, inner_step_fs, inner_steps, generator)
+    respa = RespaIntegrator(forces, masses, inner_step_fs, inner_steps, generator, middle_steps)
     state = forces.state(torch.as_tensor(atoms.positions), maxwell_boltzmann(masses, 300.0, generator))
     totals, kinetic = [], []
     for _ in range(outer_steps):
@@ -39,12 +40,18 @@ def nve_energies(inner_step_fs, inner_steps, outer_steps):
     return np.array(totals), np.array(kinetic)
 
 
-def test_respa_with_hydrogen_mass_repartitioning_conserves_energy():
-    totals, kinetic = nve_energies(1.0, 3, 40)  # 120 fs at the production steps (3 fs outer, 1 fs inner)
+@pytest.mark.parametrize("inner_step_fs, inner_steps, middle_steps, outer_steps", [
+    (1.0, 3, 1, 40),  # 120 fs, two levels: 1 fs inner, 3 fs outer
+    (0.5, 3, 4, 20),  # 120 fs, three levels: 0.5 fs valence, 1.5 fs short range, 6 fs the rest
+])
+def test_respa_with_hydrogen_mass_repartitioning_conserves_energy(inner_step_fs, inner_steps, middle_steps,
+                                                                  outer_steps):
+    totals, kinetic = nve_energies(inner_step_fs, inner_steps, outer_steps, middle_steps)
+    outer_fs = inner_step_fs * inner_steps * middle_steps
     fluctuation = kinetic.std()
     assert fluctuation > 1.0  # energy flows between kinetic and potential (kcal/mol)
     assert totals.std() < 0.05 * fluctuation
-    drift = np.polyfit(np.arange(len(totals)) * 3.0, totals, 1)[0] * len(totals) * 3.0  # kcal/mol over the run
+    drift = np.polyfit(np.arange(len(totals)) * outer_fs, totals, 1)[0] * len(totals) * outer_fs  # over the run
     assert abs(drift) < 0.05 * fluctuation
 
 
@@ -57,3 +64,16 @@ def test_fast_and_slow_energies_add_up_to_the_total():
         fast, slow = potential.fast_energy(x), potential.slow_energy(x, cell)
     assert float(fast) == float(parts["intramolecular"])
     assert float(fast + slow) == pytest.approx(float(total), abs=1e-9)
+
+
+def test_fast_middle_and_slow_forces_add_up_to_the_total():
+    atoms = two_molecule_box()
+    potential = LiquidPotential(2, "COCCOCCOC", PHYSICS, short_range=(5.0, 1.0))
+    x, cell = torch.as_tensor(atoms.positions), torch.as_tensor(atoms.cell.array)
+    state = SplitForces(potential, cell, torch.float64, middle=True).state(x, torch.zeros_like(x))
+    y = x.clone().requires_grad_(True)
+    total = potential(y, cell)
+    (gradient,) = torch.autograd.grad(total, y)
+    assert abs(float(state.middle_energy)) > 1.0  # the short-range part carries real forces
+    assert float(state.potential_energy) == pytest.approx(float(total), abs=1e-9)
+    assert torch.allclose(state.fast_forces + state.middle_forces + state.slow_forces, -gradient, rtol=0, atol=1e-9)

@@ -4,6 +4,7 @@ Fast: harmonic C-H bonds (k 300 kcal/mol/A^2, r0 1.1 A: a ~17 fs vibration).
 Slow: Lennard-Jones between atoms of different molecules, switched smoothly
 to zero between 4 and 5 A, over the pairs of a :class:`NeighborCache` (so a
 resumed run must restore its neighbour list to continue bit for bit).
+Middle (RESPA1): the same Lennard-Jones switched off between 3 and 3.5 A.
 """
 
 import numpy as np
@@ -43,18 +44,24 @@ class ToyLiquid(torch.nn.Module):
         r = torch.linalg.norm(x[self.bonds[:, 1]] - x[self.bonds[:, 0]], dim=-1)
         return 0.5 * self.k * ((r - self.r0) ** 2).sum()
 
+    def _switched_lj(self, x: torch.Tensor, cell: torch.Tensor, on: float, off: float) -> torch.Tensor:
+        pairs = self.neighbors.get(x, cell)
+        _, r = pairs.vectors(x)
+        keep = (self.mol[pairs.i] != self.mol[pairs.j]) & (r < off)
+        r = r[keep]
+        s6 = (self.sigma / r) ** 6
+        t = ((r - on) / (off - on)).clamp(0.0, 1.0)
+        switch = 1 - t ** 3 * (10 - 15 * t + 6 * t * t)
+        return (4 * self.epsilon * (s6 * s6 - s6) * switch).sum()
+
     def slow_energy(self, x: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         self.slow_calls += 1
         if not self.with_slow:
             return (x * 0).sum()
-        pairs = self.neighbors.get(x, cell)
-        _, r = pairs.vectors(x)
-        keep = (self.mol[pairs.i] != self.mol[pairs.j]) & (r < 5.0)
-        r = r[keep]
-        s6 = (self.sigma / r) ** 6
-        t = ((r - 4.0) / 1.0).clamp(0.0, 1.0)
-        switch = 1 - t ** 3 * (10 - 15 * t + 6 * t * t)
-        return (4 * self.epsilon * (s6 * s6 - s6) * switch).sum()
+        return self._switched_lj(x, cell, 4.0, 5.0)
+
+    def middle_energy(self, x: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        return self._switched_lj(x, cell, 3.0, 3.5)
 
     def forward(self, x: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         return self.fast_energy(x) + self.slow_energy(x, cell)

@@ -41,13 +41,16 @@ def md_settings(md: dict):
     """:class:`pinnff.md.driver.MDSettings` of the ``md`` config section (times in fs -> outer steps)."""
     from pinnff.md.driver import MDSettings
 
-    inner, outer = md["inner_step_fs"], md["outer_step_fs"]
-    inner_steps = round(outer / inner)
-    if inner_steps < 1 or abs(inner_steps * inner - outer) > 1e-9 * outer:
-        raise InputError(f"config: md.outer_step_fs {outer} is not a whole multiple of md.inner_step_fs {inner}")
+    inner, middle, outer = md["inner_step_fs"], md["middle_step_fs"], md["outer_step_fs"]
+    if middle is None:  # two levels: the valence forces inside, everything else outside
+        inner_steps, middle_steps = _whole_multiple(outer, inner, "outer_step_fs", "inner_step_fs"), 1
+    else:
+        inner_steps = _whole_multiple(middle, inner, "middle_step_fs", "inner_step_fs")
+        middle_steps = _whole_multiple(outer, middle, "outer_step_fs", "middle_step_fs")
     sample = max(1, round(md["sample_every_fs"] / outer))
     checkpoint = max(sample, round(md["checkpoint_every_fs"] / outer / sample) * sample)
-    return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, hydrogen_mass_amu=md["hydrogen_mass_amu"],
+    return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, middle_steps=middle_steps,
+                      hydrogen_mass_amu=md["hydrogen_mass_amu"],
                       temperature_K=md["temperature_K"],
                       equilibration_steps=round(md["equilibration_ps"] * 1000 / outer),
                       equilibration_max_steps=round(max(md["equilibration_max_ps"], md["equilibration_ps"]) * 1000
@@ -59,6 +62,19 @@ def md_settings(md: dict):
                       sample_every=sample, checkpoint_every=checkpoint, seed=md["box_seed"],
                       max_temperature_factor=md["max_temperature_factor"], max_force_kcal_A=md["max_force_kcal_A"],
                       max_drift_kcal_per_atom=md["max_drift_kcal_per_atom"])
+
+
+def short_range(md: dict) -> tuple[float, float]:
+    """(cutoff, switch width) A of the middle step's short-range forces from the ``md`` section."""
+    return md["short_range_cutoff_A"], md["short_range_switch_A"]
+
+
+def _whole_multiple(long: float, short: float, long_key: str, short_key: str) -> int:
+    """How many ``short`` steps make one ``long`` step (an InputError naming both keys if not whole)."""
+    count = round(long / short)
+    if count < 1 or abs(count * short - long) > 1e-9 * long:
+        raise InputError(f"config: md.{long_key} {long} is not a whole multiple of md.{short_key} {short}")
+    return count
 
 
 def _barostat_hook(md: dict, atoms, settings):
@@ -110,8 +126,9 @@ def _md(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     device = "cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()) else "cpu"
     dtype = physics_dtype(physics)
-    potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence)
     settings = md_settings(md)
+    potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence,
+                                      short_range(md) if settings.middle_steps > 1 else None)
     barostat = _barostat_hook(md, atoms, settings)
     run = MDRun(atoms, potential.to(device), settings, out, device=device, dtype=dtype,
                 hooks=(barostat,) if barostat else ())
@@ -133,6 +150,7 @@ def _md(args) -> None:
         "n_molecules": n_molecules, "n_atoms": len(atoms),
         "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(dtype),
         "inner_step_fs": settings.inner_step_fs, "outer_step_fs": settings.outer_step_fs,
+        "middle_step_fs": settings.inner_step_fs * settings.inner_steps if settings.middle_steps > 1 else None,
         "hydrogen_mass_amu": settings.hydrogen_mass_amu, "equilibration_steps": settings.equilibration_steps,
         "production_steps": settings.production_steps, "production": settings.production,
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,

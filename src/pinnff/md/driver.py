@@ -78,12 +78,15 @@ class Phase:
 class MDSettings:
     """MD protocol. Times in fs, temperature in K, friction in 1/fs, forces in kcal/mol/A, masses amu.
 
-    The outer step is ``inner_steps * inner_step_fs``; step counts are outer steps.
+    The outer step is ``middle_steps * inner_steps * inner_step_fs``; step counts are outer steps.
+    ``middle_steps`` > 1 puts the potential's short-range part (``middle_energy``) on a middle step
+    of ``inner_steps * inner_step_fs``.
     ``hydrogen_mass_amu``: hydrogen mass repartitioning (None: natural masses).
     """
 
     inner_step_fs: float = 1.0
     inner_steps: int = 1
+    middle_steps: int = 1
     hydrogen_mass_amu: float | None = None
     temperature_K: float = 298.15
     equilibration_steps: int = 1000
@@ -109,7 +112,7 @@ class MDSettings:
 
     @property
     def outer_step_fs(self) -> float:
-        return self.inner_step_fs * self.inner_steps
+        return self.inner_step_fs * self.inner_steps * self.middle_steps
 
     def phases(self) -> list[Phase]:
         """Langevin equilibration (gated when ``equilibration_max_steps`` exceeds its steps), Langevin
@@ -132,6 +135,13 @@ def md_masses(atoms, potential, hydrogen_mass_amu: float | None) -> torch.Tensor
         return masses
     hydrogen = torch.as_tensor(np.array(atoms.get_chemical_symbols()) == "H")
     return repartition_hydrogen_masses(masses, potential.bonds.cpu(), hydrogen_mass_amu, hydrogen)
+
+
+def split_forces(potential, cell, dtype: torch.dtype, settings: MDSettings) -> SplitForces:
+    """The force split of ``settings``: valence on the inner step when there are several, the
+    potential's short-range part on a middle step when there are several."""
+    middle = settings.middle_steps > 1
+    return SplitForces(potential, cell, dtype, split=settings.inner_steps > 1 or middle, middle=middle)
 
 
 def _hook_state(hook) -> dict | None:
@@ -159,10 +169,10 @@ class MDRun:
         self.checkpoint = self.out / "checkpoint.npz"
         self.masses = md_masses(atoms, potential, settings.hydrogen_mass_amu).to(self.device)
         self.cell = torch.as_tensor(atoms.cell.array, dtype=dtype, device=self.device) if atoms.pbc.any() else None
-        self.forces = SplitForces(potential, self.cell, dtype, split=settings.inner_steps > 1)
+        self.forces = split_forces(potential, self.cell, dtype, settings)
         self.generator = torch.Generator(device=self.device)
         self.integrator = RespaIntegrator(self.forces, self.masses, settings.inner_step_fs, settings.inner_steps,
-                                          self.generator)
+                                          self.generator, settings.middle_steps)
         self.state: State | None = None
         self.rebuilds = 0
         self.extensions: dict[str, int] = {}
@@ -217,6 +227,10 @@ class MDRun:
             self.extensions, self.gates = {}, {}
             return 0, None
         data = np.load(self.checkpoint)
+        missing = [name for name in State.FIELDS if name not in data]
+        if missing:
+            raise InputError(f"{self.checkpoint}: written by an older pinnff (no {', '.join(missing)}); "
+                             f"remove the run folder to start it again")
         self.extensions, self.gates = json.loads(str(data["extensions"])), json.loads(str(data["gates"]))
         for hook, state in zip(self.hooks, json.loads(str(data["hooks"]))):
             if state is not None:
@@ -251,7 +265,8 @@ class MDRun:
         epot = float(state.potential_energy)
         ekin = float(kinetic_energy(state.velocities, self.masses))
         t = float(temperature(state.velocities, self.masses))
-        max_force = float(torch.linalg.norm(state.fast_forces + state.slow_forces, dim=1).max())
+        total_forces = state.fast_forces + state.middle_forces + state.slow_forces
+        max_force = float(torch.linalg.norm(total_forces, dim=1).max())
         time_fs = step * s.outer_step_fs
         row = [step, time_fs, phase, t, epot, ekin, epot + ekin, max_force]
         if self.cell is not None:

@@ -1,4 +1,5 @@
-"""r-RESPA molecular dynamics in torch: fast valence forces on an inner step, the rest on the outer step.
+"""r-RESPA molecular dynamics in torch: fast valence forces on an inner step, the rest on the outer step,
+optionally the short-range non-bonded forces on a middle step between them.
 
 Units: positions Angstrom, velocities Angstrom/fs, masses amu, forces
 kcal/mol/Angstrom, energies kcal/mol, times fs, temperatures K. Positions,
@@ -6,22 +7,29 @@ velocities and forces are float64 tensors on the potential's device (the
 potential itself may compute in float32: its energy and forces are cast up),
 so the integration does not accumulate float32 round-off.
 
-One outer step of length ``dt = inner_steps * h`` (BAOAB-RESPA, Lagardère,
-Aviat and Piquemal, JPCL 10, 2593 (2019); Tinker-HP)::
+One outer step of length ``dt = middle_steps * H``, ``H = inner_steps * h``
+(BAOAB-RESPA, and with a middle level BAOAB-RESPA1: Lagardère, Aviat and
+Piquemal, JPCL 10, 2593 (2019); Tinker-HP)::
 
     [Bussi: rescale for dt/2]
     v += dt/2 * F_slow / m
-    inner_steps times:
-        v += h/2 * F_fast / m
-        x += h/2 * v;  [Langevin: Ornstein-Uhlenbeck step of length h];  x += h/2 * v
-        v += h/2 * F_fast / m
+    middle_steps times:
+        v += H/2 * F_middle / m
+        inner_steps times:
+            v += h/2 * F_fast / m
+            x += h/2 * v;  [Langevin: Ornstein-Uhlenbeck step of length h];  x += h/2 * v
+            v += h/2 * F_fast / m
+        v += H/2 * F_middle / m
     v += dt/2 * F_slow / m
     [Bussi: rescale for dt/2]
 
-Without a thermostat and with one inner step this is velocity Verlet; with
-Langevin and one inner step it is BAOAB. The Langevin step removes the
-centre-of-mass velocity it creates, so every thermostat keeps the total
-momentum at zero and the kinetic energy lives in ``3 n - 3`` degrees of
+Without a middle level (``F_middle = 0``, one middle step) this is two-level
+RESPA; without a thermostat and with one inner step it is velocity Verlet;
+with Langevin and one inner step it is BAOAB. With a middle level the slow
+force is the non-bonded force minus the middle one, evaluated at the same
+positions, so the three forces always add up to the total. The Langevin step
+removes the centre-of-mass velocity it creates, so every thermostat keeps the
+total momentum at zero and the kinetic energy lives in ``3 n - 3`` degrees of
 freedom.
 """
 
@@ -57,35 +65,43 @@ class Thermostat:
 class State:
     """Everything the integrator carries between outer steps (float64 tensors on one device).
 
-    positions, velocities, fast_forces, slow_forces: (n, 3); fast_energy, slow_energy: 0-d.
+    positions, velocities and the forces: (n, 3); the energies: 0-d (the middle ones zero
+    without a middle level).
     """
 
     positions: torch.Tensor
     velocities: torch.Tensor
     fast_forces: torch.Tensor
+    middle_forces: torch.Tensor
     slow_forces: torch.Tensor
     fast_energy: torch.Tensor
+    middle_energy: torch.Tensor
     slow_energy: torch.Tensor
 
-    FIELDS = ("positions", "velocities", "fast_forces", "slow_forces", "fast_energy", "slow_energy")
+    FIELDS = ("positions", "velocities", "fast_forces", "middle_forces", "slow_forces", "fast_energy",
+              "middle_energy", "slow_energy")
 
     @property
     def potential_energy(self) -> torch.Tensor:
-        return self.fast_energy + self.slow_energy
+        return self.fast_energy + self.middle_energy + self.slow_energy
 
 
 class SplitForces:
-    """Fast and slow energies and forces of a potential, float64 in and out.
+    """Fast, middle and slow energies and forces of a potential, float64 in and out.
 
     ``potential`` has ``fast_energy(positions)`` (the valence terms) and
     ``slow_energy(positions, cell)`` (everything else), both kcal/mol scalars
     of positions (n, 3) A in the potential's ``dtype``. With ``split=False``
     (one inner step) the slow part is the whole energy and the fast part zero:
-    one force evaluation per step instead of two.
+    one force evaluation per step instead of two. With ``middle=True`` the
+    potential also has ``middle_energy(positions, cell)`` (the short-range
+    non-bonded part, :func:`pinnff.physics.short_range.short_range_energy`),
+    and the slow part is ``slow_energy - middle_energy``.
     """
 
-    def __init__(self, potential, cell: torch.Tensor | None, dtype: torch.dtype, split: bool = True):
-        self.potential, self.cell, self.dtype, self.split = potential, cell, dtype, split
+    def __init__(self, potential, cell: torch.Tensor | None, dtype: torch.dtype, split: bool = True,
+                 middle: bool = False):
+        self.potential, self.cell, self.dtype, self.split, self.middle_level = potential, cell, dtype, split, middle
 
     def _evaluate(self, energy_fn, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = positions.detach().to(self.dtype).requires_grad_(True)
@@ -99,18 +115,31 @@ class SplitForces:
             return positions.new_zeros(()), torch.zeros_like(positions)
         return self._evaluate(self.potential.fast_energy, positions)
 
-    def slow(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Outer-step energy (0-d) and forces (n, 3): the whole energy when not split."""
+    def middle(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Short-range energy (0-d) and forces (n, 3); zero without a middle level."""
+        if not self.middle_level:
+            return positions.new_zeros(()), torch.zeros_like(positions)
+        return self._evaluate(lambda x: self.potential.middle_energy(x, self.cell), positions)
+
+    def slow(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Middle energy and forces, then outer-step energy and forces (0-d, (n, 3) each) at
+        ``positions``: the whole energy when not split, minus the middle part when there is one."""
         if not self.split:
-            return self._evaluate(lambda x: self.potential.fast_energy(x) + self.potential.slow_energy(x, self.cell),
-                                  positions)
-        return self._evaluate(lambda x: self.potential.slow_energy(x, self.cell), positions)
+            energy, forces = self._evaluate(
+                lambda x: self.potential.fast_energy(x) + self.potential.slow_energy(x, self.cell), positions)
+        else:
+            energy, forces = self._evaluate(lambda x: self.potential.slow_energy(x, self.cell), positions)
+        middle_energy, middle_forces = self.middle(positions)
+        if self.middle_level:
+            energy, forces = energy - middle_energy, forces - middle_forces
+        return middle_energy, middle_forces, energy, forces
 
     def state(self, positions: torch.Tensor, velocities: torch.Tensor) -> State:
         """A :class:`State` at ``positions`` and ``velocities`` with fresh forces."""
         fast_energy, fast_forces = self.fast(positions)
-        slow_energy, slow_forces = self.slow(positions)
-        return State(positions.double(), velocities.double(), fast_forces, slow_forces, fast_energy, slow_energy)
+        middle_energy, middle_forces, slow_energy, slow_forces = self.slow(positions)
+        return State(positions.double(), velocities.double(), fast_forces, middle_forces, slow_forces, fast_energy,
+                     middle_energy, slow_energy)
 
 
 def kinetic_energy(velocities: torch.Tensor, masses: torch.Tensor) -> torch.Tensor:
@@ -141,19 +170,23 @@ def maxwell_boltzmann(masses: torch.Tensor, temperature_K: float, generator: tor
 
 
 class RespaIntegrator:
-    """BAOAB-RESPA outer steps of ``inner_steps * inner_step_fs`` fs (see the module docstring).
+    """BAOAB-RESPA outer steps of ``middle_steps * inner_steps * inner_step_fs`` fs (see the module docstring).
 
     ``forces``: a :class:`SplitForces`; ``masses`` (n,) amu float64 (hydrogen-repartitioned or
-    not); ``generator``: the torch random generator of the thermostats (on the masses' device).
+    not); ``generator``: the torch random generator of the thermostats (on the masses' device);
+    ``middle_steps``: middle steps per outer step (more than one needs the forces' middle level).
     """
 
     def __init__(self, forces: SplitForces, masses: torch.Tensor, inner_step_fs: float, inner_steps: int,
-                 generator: torch.Generator):
-        if inner_steps < 1 or inner_step_fs <= 0:
-            raise ValueError("RESPA needs inner_steps >= 1 and a positive inner step")
+                 generator: torch.Generator, middle_steps: int = 1):
+        if inner_steps < 1 or middle_steps < 1 or inner_step_fs <= 0:
+            raise ValueError("RESPA needs inner_steps >= 1, middle_steps >= 1 and a positive inner step")
+        if middle_steps > 1 and not forces.middle_level:
+            raise ValueError("middle steps need the forces' middle level")
         self.forces, self.masses, self.generator = forces, masses.double(), generator
-        self.h, self.n = float(inner_step_fs), int(inner_steps)
-        self.outer_step_fs = self.h * self.n
+        self.h, self.n, self.m = float(inner_step_fs), int(inner_steps), int(middle_steps)
+        self.middle_step_fs = self.h * self.n
+        self.outer_step_fs = self.middle_step_fs * self.m
         self.inverse_mass = (ACCEL / self.masses)[:, None]
         self.ndof = degrees_of_freedom(len(masses))
 
@@ -179,29 +212,38 @@ class RespaIntegrator:
 
     def step(self, state: State, thermostat: Thermostat) -> State:
         """One outer step; returns the new state (the input tensors are not modified)."""
-        h, dt, inverse_mass = self.h, self.outer_step_fs, self.inverse_mass
+        h, big, dt, inverse_mass = self.h, self.middle_step_fs, self.outer_step_fs, self.inverse_mass
         x, v = state.positions, state.velocities
         fast_energy, fast_forces = state.fast_energy, state.fast_forces
-        langevin = thermostat.kind == "langevin"
+        middle_energy, middle_forces = state.middle_energy, state.middle_forces
+        langevin, middle_level = thermostat.kind == "langevin", self.forces.middle_level
         if thermostat.kind == "bussi":
             v = self._bussi(v, thermostat, 0.5 * dt)
         v = v + (0.5 * dt) * state.slow_forces * inverse_mass
-        for _ in range(self.n):
-            v = v + (0.5 * h) * fast_forces * inverse_mass
-            if langevin:
-                x = x + (0.5 * h) * v
-                v = self._langevin(v, thermostat, h)
-                x = x + (0.5 * h) * v
-            else:
-                x = x + h * v
-            if self.forces.split:
-                fast_energy, fast_forces = self.forces.fast(x)
-            v = v + (0.5 * h) * fast_forces * inverse_mass
-        slow_energy, slow_forces = self.forces.slow(x)
+        for middle in range(self.m):
+            if middle_level:
+                v = v + (0.5 * big) * middle_forces * inverse_mass
+            for _ in range(self.n):
+                v = v + (0.5 * h) * fast_forces * inverse_mass
+                if langevin:
+                    x = x + (0.5 * h) * v
+                    v = self._langevin(v, thermostat, h)
+                    x = x + (0.5 * h) * v
+                else:
+                    x = x + h * v
+                if self.forces.split:
+                    fast_energy, fast_forces = self.forces.fast(x)
+                v = v + (0.5 * h) * fast_forces * inverse_mass
+            if middle < self.m - 1:  # the last middle force comes with the slow one
+                middle_energy, middle_forces = self.forces.middle(x)
+                v = v + (0.5 * big) * middle_forces * inverse_mass
+        middle_energy, middle_forces, slow_energy, slow_forces = self.forces.slow(x)
+        if middle_level:
+            v = v + (0.5 * big) * middle_forces * inverse_mass
         v = v + (0.5 * dt) * slow_forces * inverse_mass
         if thermostat.kind == "bussi":
             v = self._bussi(v, thermostat, 0.5 * dt)
-        return State(x, v, fast_forces, slow_forces, fast_energy, slow_energy)
+        return State(x, v, fast_forces, middle_forces, slow_forces, fast_energy, middle_energy, slow_energy)
 
 
 def repartition_hydrogen_masses(masses: torch.Tensor, bonds: torch.Tensor, hydrogen_mass_amu: float,

@@ -22,6 +22,11 @@ a contact correction (:mod:`pinnff.model.contact`) adds it as the term
 (:mod:`pinnff.model.environment`) gives each atom the parameters its
 intermolecular neighbours of that list imply.
 
+With ``short_range`` (cutoff, switch width) the potential also has
+:meth:`LiquidPotential.middle_energy`: the switched short-range non-bonded
+energy (:func:`pinnff.physics.short_range.short_range_energy`) with fixed
+reference parameters, the middle level of RESPA1.
+
 Atoms are whole molecules of the model's SMILES, molecule after molecule, in
 template order; molecules must stay whole (MD positions are never wrapped).
 """
@@ -34,7 +39,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.store import PHYSICS_KINDS, load_model
-from pinnff.physics import degdme_topology, prior_parameters, total_energy
+from pinnff.physics import degdme_topology, prior_parameters, short_range_energy, total_energy
 from pinnff.physics.intramolecular import MMFFIntramolecular
 from pinnff.physics.settings import dtype as physics_dtype
 from pinnff.physics.settings import neighbor_list, periodic_settings
@@ -49,11 +54,12 @@ class LiquidPotential(torch.nn.Module):
     ``model``: a trained :class:`pinnff.model.physics_potential.PhysicsPotential`
     (kind pinn or physics), or None for the classical prior; ``physics``: the
     ``physics`` config section (None: defaults); ``valence``: refitted MMFF94
-    valence parameters (a state dict from ``pinnff fit-intramolecular``; None: MMFF94).
+    valence parameters (a state dict from ``pinnff fit-intramolecular``; None: MMFF94);
+    ``short_range``: (cutoff, switch width) A of :meth:`middle_energy` (None: no middle level).
     """
 
     def __init__(self, n_molecules: int, smiles: str, physics: dict | None = None, model=None,
-                 valence: dict | None = None):
+                 valence: dict | None = None, short_range: tuple[float, float] | None = None):
         super().__init__()
         if n_molecules < 1:
             raise InputError(f"a liquid box needs at least one molecule, got {n_molecules}")
@@ -66,6 +72,10 @@ class LiquidPotential(torch.nn.Module):
             settings = replace(settings, penetration=options["penetration"], epsilon_rule=options["epsilon_rule"],
                                ct_cutoff=options["ct_cutoff_A"])
         self.settings = settings
+        self.short_range = short_range
+        if short_range is not None and short_range[0] > max(settings.cutoff, settings.ewald.cutoff):
+            raise InputError(f"the short-range cutoff {short_range[0]} A exceeds every cutoff of the potential")
+        self._reference: dict = {}
         # the list covers these settings' cutoffs, the model's charge-transfer cutoff included
         self.neighbors = neighbor_list(physics, settings)
         for name in ("contact", "environment"):
@@ -89,6 +99,7 @@ class LiquidPotential(torch.nn.Module):
     def _apply(self, fn, recurse=True):
         """Moves and casts the fixed prior tensors with the module (``.to(dtype)``)."""
         super()._apply(fn, recurse)
+        self._reference = {}
         if self.prior is not None:
             self.prior = {k: fn(v) for k, v in self.prior.items()}
         return self
@@ -139,6 +150,33 @@ class LiquidPotential(torch.nn.Module):
         for a trained model, the parameter network; the outer-step forces of multiple time stepping."""
         return self._nonbonded(positions, cell, None)[0]
 
+    def reference_parameters(self, device: torch.device) -> dict:
+        """Fixed per-atom parameters of :meth:`middle_energy`: the prior's, a ``physics`` model's table
+        (its parameters do not depend on the positions) and, for a ``pinn``, its priors (its own
+        parameters move with the positions; fixed ones keep the split exact, see the module docstring)."""
+        if self.model is None:
+            return self.prior
+        if device not in self._reference:
+            tiled = self.model.tiled(self.n_molecules, device)
+            if self.model.kind == "pinn":
+                params = dict(tiled["priors"], vdw_reduction=tiled["reduction"])
+            else:
+                dummy = torch.zeros((len(tiled["types"]), 3), dtype=tiled["reduction"].dtype, device=device)
+                with torch.no_grad():
+                    params = self.model.atom_parameters(dummy, self.n_molecules, tiled=tiled)
+            self._reference = {device: {k: v.detach() for k, v in params.items()}}
+        return self._reference[device]
+
+    def middle_energy(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """The switched short-range non-bonded energy (kcal/mol) with :meth:`reference_parameters`:
+        the middle-step forces of RESPA1 (the outer step gets the rest)."""
+        if self.short_range is None:
+            raise InputError("this liquid potential has no short-range part (short_range not set)")
+        cutoff, width = self.short_range
+        return short_range_energy(positions, self.topology, self.reference_parameters(positions.device),
+                                  self.neighbors.get(positions, cell), cutoff=cutoff, switch_width=width,
+                                  settings=self.settings)
+
     @property
     def bonds(self) -> torch.Tensor:
         """(m, 2) int64 bonded atom pairs of the whole box."""
@@ -164,10 +202,12 @@ def load_valence(path: str | None, smiles: str) -> dict | None:
 
 
 def load_liquid_potential(source: str, n_molecules: int, smiles: str, physics: dict | None = None,
-                          valence: str | None = None) -> LiquidPotential:
+                          valence: str | None = None, short_range: tuple[float, float] | None = None
+                          ) -> LiquidPotential:
     """The liquid potential of a trained checkpoint path, or of the classical prior (``source == "prior"``),
-    with the valence parameters of ``valence`` (a ``pinnff fit-intramolecular`` file) when given."""
+    with the valence parameters of ``valence`` (a ``pinnff fit-intramolecular`` file) when given and
+    the short-range middle level of ``short_range`` (cutoff, switch width) A when given."""
     model = None if source == PRIOR else load_model(source, PHYSICS_KINDS)
     if model is not None and model.smiles != smiles:
         raise InputError(f"{source}: trained for {model.smiles}, the box holds {smiles}")
-    return LiquidPotential(n_molecules, smiles, physics, model, load_valence(valence, smiles))
+    return LiquidPotential(n_molecules, smiles, physics, model, load_valence(valence, smiles), short_range)

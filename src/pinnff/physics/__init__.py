@@ -12,7 +12,8 @@ Periodic boxes: smooth PME (:mod:`pme`; plain Ewald in :mod:`ewald` is the
 reference) for multipoles and induced dipoles, the isotropic long-range vdW
 correction, and a Verlet list whose per-term sub-lists and scale factors
 are memoized (:mod:`pairs`); :mod:`settings` builds all of it from the
-``physics`` config section.
+``physics`` config section. :mod:`short_range` is the switched short-range
+part that multiple time stepping moves to a middle step.
 
 Known limitations (see each module): no charge flux; Tinker chirality flips
 of local frames not applied; ``Scales.intermolecular_only`` is refused under
@@ -28,11 +29,12 @@ from pinnff.physics.degdme import degdme_topology, prior_parameters
 from pinnff.physics.energy import PhysicsSettings, total_energy
 from pinnff.physics.multipole import permanent_energy
 from pinnff.physics.polarization import PolarizationSettings, induced_dipoles, polarization_energy
+from pinnff.physics.short_range import short_range_energy
 from pinnff.physics.topology import Scales, Topology
 from pinnff.physics.vdw import vdw_energy
 
 __all__ = [
     "PhysicsSettings", "PolarizationSettings", "Scales", "Topology", "charge_transfer_energy",
     "degdme_topology", "induced_dipoles", "permanent_energy", "polarization_energy", "prior_parameters",
-    "total_energy", "vdw_energy",
+    "short_range_energy", "total_energy", "vdw_energy",
 ]

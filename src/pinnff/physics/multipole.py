@@ -85,10 +85,11 @@ def row_pair_energy(r, f, rv, a_i, a_k, cp_i, cp_k, cp_scale, rr):
                                  a_k[4:13].reshape(3, 3, -1), a_i[0], a_k[0], cp, rr)
 
 
-def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype):
+def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype, switch: tuple[float, float] | None):
     """Geometry-only pieces of the pair energy: the pairs that interact (non-zero scale; all under
     Ewald), their scales (k,), :func:`radial` powers and the radial factors ``f`` of
-    :func:`multipole_pair_energy`."""
+    :func:`multipole_pair_energy`; with a ``switch`` (on, off) A the scales and factors carry
+    :func:`damping.quintic_taper`, so that every pair's whole energy fades out."""
     from pinnff.physics import ewald as ew
 
     scale = geo.gather(list_scale(topology, geo.pairs, scales.mpole, scales, dtype))
@@ -100,7 +101,33 @@ def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype):
         f = [scale * x for x in rr]
     else:  # erfc-screened B_n plus (scale - 1) rr_n restores the exclusions
         f = [b + (scale - 1.0) * x for b, x in zip(ew.real_space_bn(geo.r, ewald.beta), rr)]
+    if switch is not None:
+        taper = damping.quintic_taper(geo.r, *switch)
+        scale, f = scale * taper, [taper * x for x in f]
     return geo, scale, rr, f
+
+
+def pair_sum_energy(shared: Electrostatics, params: dict, cutoff: float | None, *, penetration: bool = True,
+                    ewald=None, segments: Segments | None = None, switch: float | None = None) -> torch.Tensor:
+    """The pair sum of the multipole energy (kcal/mol, scalar or per segment) over the pairs of
+    ``shared`` within ``cutoff`` A: the whole energy without Ewald, its erfc-screened real-space part
+    with ``ewald`` (which gives the splitting). ``switch`` (A): every pair energy fades out from
+    ``switch`` to ``cutoff`` (the short-range part of multiple time stepping)."""
+    if switch is not None and cutoff is None:
+        raise ValueError("a switched multipole energy needs a cutoff")
+    topology, scales = shared.topology, shared.scales
+    geo = shared.geometry(cutoff)
+    window = None if switch is None else (switch, cutoff)
+    geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald, window),
+                                   lambda: _pair_factors(geo, topology, scales, ewald, shared.positions.dtype, window))
+    i, k, r = geo.i, geo.j, geo.r
+    cp_i = cp_k = None
+    if penetration:
+        core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
+        cp_i, cp_k = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
+    e = row_pair_energy(r, f, geo.components(), *shared.pair_rows(geo), cp_i, cp_k,
+                        scale if penetration else None, rr)
+    return COULOMB * energy_sum(e, i, segments)
 
 
 def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
@@ -125,17 +152,8 @@ def permanent_energy(positions: torch.Tensor, topology: Topology, params: dict, 
     if shared is None:
         shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=cutoff, ewald=ewald,
                                 scales=scales)
-    geo = shared.geometry(ewald.cutoff if ewald is not None else cutoff)
-    geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald),
-                                   lambda: _pair_factors(geo, topology, scales, ewald, positions.dtype))
-    i, k, r = geo.i, geo.j, geo.r
-    cp_i = cp_k = None
-    if penetration:
-        core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)
-        cp_i, cp_k = core_alpha.index_select(1, i), core_alpha.index_select(1, k)
-    e = row_pair_energy(r, f, geo.components(), *shared.pair_rows(geo), cp_i, cp_k,
-                        scale if penetration else None, rr)
-    energy = COULOMB * energy_sum(e, i, segments)
+    energy = pair_sum_energy(shared, params, ewald.cutoff if ewald is not None else cutoff, penetration=penetration,
+                             ewald=ewald, segments=segments)
     if ewald is not None:
         q, d, Q = shared.q, shared.d, shared.Q
         energy = energy + shared.reciprocal.energy(q, d, Q, COULOMB)
