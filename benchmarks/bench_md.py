@@ -6,7 +6,7 @@ One run, ``--threads`` CPU threads (default 2) or ``--device cuda``:
    FIRE-minimized with the classical prior;
 2. for a PINN and for the classical prior: ms per outer step and ns/day of
    the production integrator (r-RESPA with the ``md`` section's inner/outer
-   steps and hydrogen mass repartitioning, Bussi thermostat, the
+   steps, RESPA1 when it sets ``middle_step_fs``, and hydrogen mass repartitioning, Bussi thermostat, the
    ``physics`` section's numerics), and neighbour-list rebuilds per ps;
 3. the NVE energy drift of the production settings with the prior, kcal/mol
    per ns per degree of freedom (linear fit of E_total over ``--nve-ps``
