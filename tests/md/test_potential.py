@@ -113,3 +113,34 @@ def test_neighbour_list_covers_the_models_charge_transfer_cutoff(pool):
     assert potential.neighbors.cutoff == 6.0
     energy = potential(torch.tensor(dimer(pool, 3)) + 6.0, torch.eye(3, dtype=torch.float64) * 13.0)
     assert torch.isfinite(energy)
+
+
+@pytest.mark.parametrize("kind", ["physics", "pinn"])
+def test_middle_level_uses_fixed_reference_parameters(pool, kind):
+    """RESPA1's short-range part: a physics model's own table, a PINN's priors (the prior's
+    parameters), and never the PINN's position-dependent network."""
+    from pinnff.physics import short_range_energy
+
+    x = torch.tensor(dimer(pool, 2) + 7.0)
+    cell = torch.eye(3, dtype=torch.float64) * 14.0
+    torch.manual_seed(0)
+    model = small_pinn() if kind == "pinn" else PhysicsPotential("physics", physics=MUTUAL).double()
+    if kind == "physics":
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.normal_(std=0.3)  # a table away from the priors
+    settings = dict(WIDE, real_cutoff_A=6.0, vdw_cutoff_A=6.5, ewald_tolerance=1e-6, pme_spacing_A=0.5)
+    potential = LiquidPotential(2, SMILES, settings, model, short_range=(5.0, 1.0))
+    prior = LiquidPotential(2, SMILES, settings, short_range=(5.0, 1.0))
+    with torch.no_grad():
+        middle = float(potential.middle_energy(x, cell))
+        own = potential.atom_parameters(x, cell)
+        with_own = float(short_range_energy(x, potential.topology, own, potential.neighbors.get(x, cell), cutoff=5.0,
+                                            switch_width=1.0, settings=potential.settings))
+        with_prior = float(prior.middle_energy(x, cell))
+    if kind == "physics":
+        assert middle == pytest.approx(with_own, abs=1e-9)
+        assert abs(middle - with_prior) > 1e-3
+    else:
+        assert middle == pytest.approx(with_prior, abs=1e-9)
+        assert abs(middle - with_own) > 1e-3

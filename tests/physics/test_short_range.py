@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from helpers import degdme_dimer, dimer_system
-from pinnff.physics import PhysicsSettings, Scales, short_range_energy, total_energy
+from pinnff.physics import PhysicsSettings, Scales, degdme_topology, short_range_energy, total_energy
 from pinnff.physics.pairs import build_pairs
 
 TERMS = ("multipole", "vdw", "charge_transfer")
@@ -26,11 +26,9 @@ def test_pairs_inside_the_switch_give_the_plain_terms():
 
 
 def test_molecules_beyond_the_cutoff_do_not_interact():
-    x, topology, params = dimer_system(seed=2)
+    _, topology, params = dimer_system(seed=2)
     far = torch.tensor(degdme_dimer(shift=(0.0, 0.0, 30.0)))
     a, b = far[:23], far[23:]
-    from pinnff.physics import degdme_topology
-
     one = degdme_topology(1)
     monomer = {k: v[:23] for k, v in params.items()}
     other = {k: v[23:] for k, v in params.items()}

@@ -150,7 +150,7 @@ def _md(args) -> None:
         "n_molecules": n_molecules, "n_atoms": len(atoms),
         "box_A": atoms.cell.lengths().tolist(), "device": device, "dtype": str(dtype),
         "inner_step_fs": settings.inner_step_fs, "outer_step_fs": settings.outer_step_fs,
-        "middle_step_fs": settings.inner_step_fs * settings.inner_steps if settings.middle_steps > 1 else None,
+        "middle_step_fs": settings.middle_step_fs if settings.middle_steps > 1 else None,
         "hydrogen_mass_amu": settings.hydrogen_mass_amu, "equilibration_steps": settings.equilibration_steps,
         "production_steps": settings.production_steps, "production": settings.production,
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,

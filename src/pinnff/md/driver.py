@@ -111,8 +111,13 @@ class MDSettings:
             raise ValueError("checkpoint_every must be a multiple of sample_every")
 
     @property
+    def middle_step_fs(self) -> float:
+        """The middle step (fs); the outer step itself when ``middle_steps`` is 1."""
+        return self.inner_step_fs * self.inner_steps
+
+    @property
     def outer_step_fs(self) -> float:
-        return self.inner_step_fs * self.inner_steps * self.middle_steps
+        return self.middle_step_fs * self.middle_steps
 
     def phases(self) -> list[Phase]:
         """Langevin equilibration (gated when ``equilibration_max_steps`` exceeds its steps), Langevin

@@ -215,7 +215,7 @@ class RespaIntegrator:
         h, big, dt, inverse_mass = self.h, self.middle_step_fs, self.outer_step_fs, self.inverse_mass
         x, v = state.positions, state.velocities
         fast_energy, fast_forces = state.fast_energy, state.fast_forces
-        middle_energy, middle_forces = state.middle_energy, state.middle_forces
+        middle_forces = state.middle_forces
         langevin, middle_level = thermostat.kind == "langevin", self.forces.middle_level
         if thermostat.kind == "bussi":
             v = self._bussi(v, thermostat, 0.5 * dt)
@@ -235,7 +235,7 @@ class RespaIntegrator:
                     fast_energy, fast_forces = self.forces.fast(x)
                 v = v + (0.5 * h) * fast_forces * inverse_mass
             if middle < self.m - 1:  # the last middle force comes with the slow one
-                middle_energy, middle_forces = self.forces.middle(x)
+                middle_forces = self.forces.middle(x)[1]
                 v = v + (0.5 * big) * middle_forces * inverse_mass
         middle_energy, middle_forces, slow_energy, slow_forces = self.forces.slow(x)
         if middle_level:

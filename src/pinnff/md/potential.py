@@ -150,22 +150,21 @@ class LiquidPotential(torch.nn.Module):
         for a trained model, the parameter network; the outer-step forces of multiple time stepping."""
         return self._nonbonded(positions, cell, None)[0]
 
-    def reference_parameters(self, device: torch.device) -> dict:
-        """Fixed per-atom parameters of :meth:`middle_energy`: the prior's, a ``physics`` model's table
-        (its parameters do not depend on the positions) and, for a ``pinn``, its priors (its own
-        parameters move with the positions; fixed ones keep the split exact, see the module docstring)."""
+    def reference_parameters(self, positions: torch.Tensor, cell: torch.Tensor) -> dict:
+        """Fixed per-atom parameters of :meth:`middle_energy`: the prior's; a ``physics`` model's table
+        (its parameters do not depend on the positions); a ``pinn``'s priors (its own parameters move
+        with the positions; fixed ones keep the split exact, see the module docstring). Kept per device."""
         if self.model is None:
             return self.prior
-        if device not in self._reference:
-            tiled = self.model.tiled(self.n_molecules, device)
+        if positions.device not in self._reference:
+            tiled = self.model.tiled(self.n_molecules, positions.device)
             if self.model.kind == "pinn":
                 params = dict(tiled["priors"], vdw_reduction=tiled["reduction"])
             else:
-                dummy = torch.zeros((len(tiled["types"]), 3), dtype=tiled["reduction"].dtype, device=device)
                 with torch.no_grad():
-                    params = self.model.atom_parameters(dummy, self.n_molecules, tiled=tiled)
-            self._reference = {device: {k: v.detach() for k, v in params.items()}}
-        return self._reference[device]
+                    params = self.atom_parameters(positions.detach(), cell)
+            self._reference = {positions.device: {k: v.detach() for k, v in params.items()}}
+        return self._reference[positions.device]
 
     def middle_energy(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """The switched short-range non-bonded energy (kcal/mol) with :meth:`reference_parameters`:
@@ -173,7 +172,7 @@ class LiquidPotential(torch.nn.Module):
         if self.short_range is None:
             raise InputError("this liquid potential has no short-range part (short_range not set)")
         cutoff, width = self.short_range
-        return short_range_energy(positions, self.topology, self.reference_parameters(positions.device),
+        return short_range_energy(positions, self.topology, self.reference_parameters(positions, cell),
                                   self.neighbors.get(positions, cell), cutoff=cutoff, switch_width=width,
                                   settings=self.settings)
 

@@ -47,15 +47,15 @@ def short_range_energy(positions: torch.Tensor, topology: Topology, params: dict
 
     ``params``: per-atom tensors of the physics contract; ``pairs``: a pair
     list (periodic shifts allowed) holding every pair within ``cutoff`` and the charge-transfer cutoff;
-    ``settings``: the terms, penetration, epsilon rule, scalings and the
-    charge-transfer cutoff of the full potential.
+    ``settings``: the terms, penetration, epsilon rule, scalings, Ewald splitting
+    and charge-transfer cutoff of the full potential.
     """
     if not 0 < switch_width < cutoff:
         raise ValueError(f"the short-range switch width must lie in (0, {cutoff}) A, got {switch_width}")
     on = cutoff - switch_width
     energy = positions.new_zeros(())
-    shared = Electrostatics(positions, topology, params, pairs=pairs, cutoff=cutoff, scales=settings.scales)
     if "multipole" in settings.terms:
+        shared = Electrostatics(positions, topology, params, pairs=pairs, cutoff=cutoff, scales=settings.scales)
         energy = energy + pair_sum_energy(shared, params, cutoff, penetration=settings.penetration,
                                           ewald=settings.ewald, switch=on)
     if "vdw" in settings.terms:
