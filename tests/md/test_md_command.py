@@ -50,3 +50,38 @@ def test_md_settings_with_a_middle_step_count_middle_and_inner_steps():
     md.update(outer_step_fs=10.0)
     with pytest.raises(InputError, match="outer_step_fs 10.0 is not a whole multiple of md.middle_step_fs"):
         md_settings(md)
+
+
+def test_pinnff_md_runs_resumes_and_reports_a_three_level_respa(tmp_path):
+    """The command with ``middle_step_fs`` set: RESPA1 through the CLI, a summary that names the middle
+    step, the planned number of frames, and a second call that finds the run complete."""
+    import json
+
+    import numpy as np
+    from ase.io import read
+
+    from pinnff.cli import main
+    from pinnff.io.structures import write_structures
+    from test_respa_liquid import two_molecule_box
+
+    atoms = two_molecule_box()
+    atoms.arrays["mol_id"] = np.repeat([0, 1], len(atoms) // 2)
+    atoms.info.update(sample_id="box-2", protocol="liquid", split="md", n_molecules=2, density_g_cm3=0.94,
+                      smiles="COCCOCCOC")
+    box = tmp_path / "box.extxyz"
+    write_structures(box, [atoms])
+    physics = {"real_cutoff_A": 6.0, "vdw_cutoff_A": 6.0, "ct_cutoff_A": 6.0, "compile_kernels": False,
+               "polarization": "direct"}
+    md = {"inner_step_fs": 0.5, "middle_step_fs": 1.5, "outer_step_fs": 3.0, "minimize_steps": 3,
+          "equilibration_ps": 0.03, "equilibration_max_ps": 0.0, "npt_ps": 0.0, "production_ps": 0.03,
+          "sample_every_fs": 6.0, "checkpoint_every_fs": 15.0}
+    argv = ["md", "--model", "prior", "--box", str(box), "--physics", json.dumps(physics),
+            "--settings", json.dumps(md), "--threads", "1", "--out-dir", str(tmp_path / "run")]
+    assert main(argv) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["inner_step_fs"], summary["middle_step_fs"], summary["outer_step_fs"]) == (0.5, 1.5, 3.0)
+    assert summary["production_steps"] == 10 and summary["steps_this_call"] == 20  # 30 fs + 30 fs of 3 fs steps
+    frames = read(tmp_path / "run" / "production.extxyz", index=":")
+    assert len(frames) == 5  # at 6, 12, ..., 30 fs of the production
+    assert main(argv) == 0  # complete: nothing left to run
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps_this_call"] == 0
