@@ -217,7 +217,7 @@ def main(argv=None) -> None:
     compile_kernels(physics["compile_kernels"] and not args.eager)
     started = time.perf_counter()
     atoms = liquid(args.molecules, seed=args.molecules)
-    middle = short_range(md) if md_settings(md).middle_steps > 1 else None
+    middle = short_range(md, md_settings(md))
     prior = LiquidPotential(args.molecules, SMILES, physics, short_range=middle).to(device)
     minimize(atoms, prior, device, dtype, args.minimize_steps)
     if args.pinn:

@@ -64,8 +64,11 @@ def md_settings(md: dict):
                       max_drift_kcal_per_atom=md["max_drift_kcal_per_atom"])
 
 
-def short_range(md: dict) -> tuple[float, float]:
-    """(cutoff, switch width) A of the middle step's short-range forces from the ``md`` section."""
+def short_range(md: dict, settings) -> tuple[float, float] | None:
+    """(cutoff, switch width) A of the middle step's short-range forces from the ``md`` section, None
+    when its :class:`pinnff.md.driver.MDSettings` ``settings`` have no middle level."""
+    if settings.middle_steps == 1:
+        return None
     return md["short_range_cutoff_A"], md["short_range_switch_A"]
 
 
@@ -128,7 +131,7 @@ def _md(args) -> None:
     dtype = physics_dtype(physics)
     settings = md_settings(md)
     potential = load_liquid_potential(args.model, n_molecules, smiles, physics, args.valence,
-                                      short_range(md) if settings.middle_steps > 1 else None)
+                                      short_range(md, settings))
     barostat = _barostat_hook(md, atoms, settings)
     run = MDRun(atoms, potential.to(device), settings, out, device=device, dtype=dtype,
                 hooks=(barostat,) if barostat else ())
