@@ -205,12 +205,14 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
 
     from pinnff.config import section
+    from pinnff.memory import keep_freed_memory
     from pinnff.md.commands import md_settings, short_range
     from pinnff.physics.kernels import compile_kernels
     from pinnff.md.potential import LiquidPotential
     from pinnff.model.store import PHYSICS_KINDS, load_model
     from pinnff.physics.settings import dtype as physics_dtype
 
+    keep_freed_memory()  # as every pinnff command does
     torch.set_num_threads(args.threads)
     md, physics = section(args.settings, "md"), section(args.settings, "physics")
     dtype, device = physics_dtype(physics), args.device

@@ -104,6 +104,7 @@ def time_training(kind: str, settings: dict, train_set: list, val_set: list, gra
 
 def main(argv=None) -> dict:
     from pinnff.config import section
+    from pinnff.memory import keep_freed_memory
     from pinnff.physics.kernels import compile_kernels
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -115,6 +116,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.grad_evals < 100:
         parser.error("--grad-evals must be at least 100")
+    keep_freed_memory()  # as every pinnff command does
     torch.set_num_threads(args.threads)
     settings = section(None, "train")
     settings["compile_kernels"] = settings["compile_kernels"] and not args.eager

@@ -19,8 +19,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "pinnff"
 
 RANKS = {
-    # the ground: chemistry, files, geometry, units, errors, config (and the package's own __init__)
-    "pinnff": 0, "chem": 0, "io": 0, "geometry": 0, "units": 0, "errors": 0, "config": 0,
+    # the ground: chemistry, files, geometry, units, errors, config, the allocator settings
+    # (and the package's own __init__)
+    "pinnff": 0, "chem": 0, "io": 0, "geometry": 0, "units": 0, "errors": 0, "config": 0, "memory": 0,
     "physics": 1, "curate": 1,
     "model": 2, "label": 2, "split": 2, "noise": 2,
     # the stages that use a model: none imports another

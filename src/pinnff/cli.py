@@ -16,6 +16,7 @@ import sys
 
 from pinnff import __version__
 from pinnff.errors import InputError
+from pinnff.memory import keep_freed_memory
 
 COMMANDS = [
     "pinnff.curate.commands",
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
