@@ -98,19 +98,18 @@ def test_md_box_has_the_target_density_and_whole_molecules(pool):
 
 
 def test_intermolecular_energy_gradient_matches_finite_differences(pool):
-    from pinnff.chem.rigid_relax import intermolecular_energy, mmff_pair_tables
+    from pinnff.chem.rigid_relax import IntermolecularPairs, intermolecular_energy, mmff_pair_tables
 
-    radius, epsilon, charges = (torch.tensor(t) for t in mmff_pair_tables(SMILES))
+    pairs = IntermolecularPairs.of(2, 23, *(torch.tensor(t) for t in mmff_pair_tables(SMILES)))
     x = torch.tensor(np.concatenate([pool[0], pool[1] + np.array([0.0, 0.0, 6.0])]), requires_grad=True)
-    energy = intermolecular_energy(x, 23, radius, epsilon, charges, box_A=100.0, cutoff_A=50.0)
+    energy = intermolecular_energy(x, pairs, box_A=100.0, cutoff_A=50.0)
     (grad,) = torch.autograd.grad(energy, x)
     h = 1e-5
     for atom, axis in [(0, 0), (30, 2), (45, 1)]:
         plus, minus = x.detach().clone(), x.detach().clone()
         plus[atom, axis] += h
         minus[atom, axis] -= h
-        fd = (intermolecular_energy(plus, 23, radius, epsilon, charges, 100.0, 50.0)
-              - intermolecular_energy(minus, 23, radius, epsilon, charges, 100.0, 50.0)) / (2 * h)
+        fd = (intermolecular_energy(plus, pairs, 100.0, 50.0) - intermolecular_energy(minus, pairs, 100.0, 50.0)) / (2 * h)
         assert float(grad[atom, axis]) == pytest.approx(float(fd), rel=1e-5, abs=1e-7)
 
 

@@ -14,6 +14,7 @@ Units: Angstrom, kcal/mol, e.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -50,27 +51,44 @@ def _rotation_matrices(vectors: torch.Tensor) -> torch.Tensor:
     return eye + s * cross + (1 - c) * cross @ cross
 
 
-def intermolecular_energy(positions: torch.Tensor, n_per_molecule: int, radius: torch.Tensor, epsilon: torch.Tensor,
-                          charges: torch.Tensor, box_A: float, cutoff_A: float) -> torch.Tensor:
-    """MMFF94 intermolecular energy (kcal/mol) of ``m`` identical-topology molecules.
+@dataclass(frozen=True)
+class IntermolecularPairs:
+    """Every intermolecular atom pair ``i < j`` (k,) of ``m`` molecules of one topology, with its MMFF94
+    ``rstar`` (A), ``epsilon`` (kcal/mol) and ``coulomb`` = 332.0716 q_i q_j (kcal*A/mol): what does not
+    change while the molecules move, built once per relaxation."""
 
-    ``positions`` ``(m * n, 3)`` molecule after molecule; ``radius``/``epsilon``
-    ``(n, n)`` pair tables; ``charges`` ``(n,)``. Minimum image, plain cutoff.
-    """
-    local = torch.arange(positions.shape[0]) % n_per_molecule
-    owner = torch.arange(positions.shape[0]) // n_per_molecule
-    i, j = torch.triu_indices(positions.shape[0], positions.shape[0], 1)
-    keep = owner[i] != owner[j]
-    i, j = i[keep], j[keep]
-    d = positions[j] - positions[i]
+    i: torch.Tensor
+    j: torch.Tensor
+    rstar: torch.Tensor
+    epsilon: torch.Tensor
+    coulomb: torch.Tensor
+
+    @classmethod
+    def of(cls, n_molecules: int, n_per_molecule: int, radius: torch.Tensor, epsilon: torch.Tensor,
+           charges: torch.Tensor) -> "IntermolecularPairs":
+        """Pairs of ``n_molecules`` molecules of ``n_per_molecule`` atoms; ``radius``/``epsilon`` ``(n, n)``
+        pair tables and ``charges`` ``(n,)`` of one molecule."""
+        n = n_molecules * n_per_molecule
+        local, owner = torch.arange(n) % n_per_molecule, torch.arange(n) // n_per_molecule
+        i, j = torch.triu_indices(n, n, 1)
+        keep = owner[i] != owner[j]
+        i, j = i[keep], j[keep]
+        li, lj = local[i], local[j]
+        return cls(i, j, radius[li, lj], epsilon[li, lj], COULOMB_KCAL_A * charges[li] * charges[lj])
+
+
+def intermolecular_energy(positions: torch.Tensor, pairs: IntermolecularPairs, box_A: float,
+                          cutoff_A: float) -> torch.Tensor:
+    """MMFF94 intermolecular energy (kcal/mol) of molecules at ``positions`` ``(m * n, 3)`` A, molecule
+    after molecule, with their ``pairs``. Minimum image in a cube of edge ``box_A``, plain cutoff."""
+    d = positions[pairs.j] - positions[pairs.i]
     d = d - box_A * torch.round(d / box_A)
     r = torch.sqrt((d**2).sum(-1))
     inside = r < cutoff_A
-    i, j, r = i[inside], j[inside], r[inside]
-    rstar, eps = radius[local[i], local[j]], epsilon[local[i], local[j]]
-    rho = r / rstar
-    vdw = eps * (1.07 / (rho + 0.07)) ** 7 * (1.12 / (rho**7 + 0.12) - 2.0)
-    coulomb = COULOMB_KCAL_A * charges[local[i]] * charges[local[j]] / (r + 0.05)
+    r = r[inside]
+    rho = r / pairs.rstar[inside]
+    vdw = pairs.epsilon[inside] * (1.07 / (rho + 0.07)) ** 7 * (1.12 / (rho**7 + 0.12) - 2.0)
+    coulomb = pairs.coulomb[inside] / (r + 0.05)
     return vdw.sum() + coulomb.sum()
 
 
@@ -82,6 +100,7 @@ def relax_rigid(molecules: list[np.ndarray], smiles: str, box_A: float, cutoff_A
     """
     radius, epsilon, charges = (torch.tensor(t) for t in mmff_pair_tables(smiles))
     n = len(charges)
+    pairs = IntermolecularPairs.of(len(molecules), n, radius, epsilon, charges)
     base = torch.tensor(np.array(molecules))  # (m, n, 3)
     centres = base.mean(dim=1, keepdim=True)
     body = base - centres
@@ -93,7 +112,7 @@ def relax_rigid(molecules: list[np.ndarray], smiles: str, box_A: float, cutoff_A
         return (rotated + centres + shift[:, None, :]).reshape(-1, 3)
 
     def energy():
-        return intermolecular_energy(placed(), n, radius, epsilon, charges, box_A, cutoff_A)
+        return intermolecular_energy(placed(), pairs, box_A, cutoff_A)
 
     with torch.no_grad():
         before = float(energy())
