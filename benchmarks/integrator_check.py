@@ -57,12 +57,17 @@ def run_variants(args) -> None:
                    "--settings", json.dumps(dict(md, **steps)), "--threads", "1", "--out-dir", str(folder)]
         if args.valence:
             command += ["--valence", args.valence]
-        log = open(folder / "md.log", "w")
-        jobs.append((name, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            env=dict(os.environ, OMP_NUM_THREADS="1"))))
+        with open(folder / "md.log", "w") as log:  # the child keeps its own handle
+            jobs.append((name, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                env=dict(os.environ, OMP_NUM_THREADS="1"))))
     for name, job in jobs:
         if job.wait():
             raise SystemExit(f"integrator_check: the {name} run failed (see {Path(args.out_dir) / name / 'md.log'})")
+
+
+def rms_difference(a, b) -> float:
+    """Root-mean-square difference of two equally long curves."""
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
 def figures(folder: Path) -> dict:
@@ -86,9 +91,8 @@ def figures(folder: Path) -> dict:
     for a, b in (("O", "O"), ("C", "C")):
         out[f"rdf_{a}{b}"] = intermolecular_rdf(frames, a, b, RDF_MAX_A, RDF_BINS)[1].tolist()
         half = len(frames) // 2
-        out[f"rdf_{a}{b}_halves_rms"] = float(np.sqrt(np.mean(
-            (intermolecular_rdf(frames[:half], a, b, RDF_MAX_A, RDF_BINS)[1]
-             - intermolecular_rdf(frames[half:], a, b, RDF_MAX_A, RDF_BINS)[1]) ** 2)))
+        out[f"rdf_{a}{b}_halves_rms"] = rms_difference(intermolecular_rdf(frames[:half], a, b, RDF_MAX_A, RDF_BINS)[1],
+                                                       intermolecular_rdf(frames[half:], a, b, RDF_MAX_A, RDF_BINS)[1])
     trajectory = read_com_trajectory(folder / "production.extxyz")
     msd = msd_fft(trajectory.com).mean(axis=1)
     lags = np.arange(len(msd)) * trajectory.dt_fs / 1000
@@ -111,15 +115,18 @@ def main(argv=None) -> dict:
     result = {name: figures(Path(args.out_dir) / name) for name in VARIANTS}
     reference = result["reference_1fs"]
     for name, row in result.items():
-        for pair in ("OO", "CC"):
-            row[f"rdf_{pair}_rms_to_reference"] = float(np.sqrt(np.mean(
-                (np.array(row[f"rdf_{pair}"]) - np.array(reference[f"rdf_{pair}"])) ** 2)))
+        compared = ""
+        if row is not reference:
+            for pair in ("OO", "CC"):
+                row[f"rdf_{pair}_rms_to_reference"] = rms_difference(row[f"rdf_{pair}"], reference[f"rdf_{pair}"])
+            compared = (f"to the reference O-O {row['rdf_OO_rms_to_reference']:.3f} "
+                        f"C-C {row['rdf_CC_rms_to_reference']:.3f}, ")
         print(f"{name}: {row['production_ps']:.1f} ps, E_pot {row['epot_kcal'][0]:.1f} +- {row['epot_kcal'][1]:.1f} "
               f"kcal/mol, T {row['temperature_K'][0]:.1f} +- {row['temperature_K'][1]:.1f} K, RMS g(r) difference "
-              f"to the reference O-O {row['rdf_OO_rms_to_reference']:.3f} C-C {row['rdf_CC_rms_to_reference']:.3f} "
-              f"(own halves {row['rdf_OO_halves_rms']:.3f}, {row['rdf_CC_halves_rms']:.3f}), COM MSD "
+              f"{compared}between its own halves O-O {row['rdf_OO_halves_rms']:.3f} "
+              f"C-C {row['rdf_CC_halves_rms']:.3f}, COM MSD "
               + ", ".join(f"{lag} ps {value:.2f}" for lag, value in row["msd_A2"].items())
-              + f" A^2, {row['ns_per_day']} ns/day", flush=True)
+              + f" A^2, {row['ns_per_day']:.2f} ns/day", flush=True)
     if args.json:
         from pinnff.io.atomic import write_json
 

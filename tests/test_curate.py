@@ -109,7 +109,8 @@ def test_intermolecular_energy_gradient_matches_finite_differences(pool):
         plus, minus = x.detach().clone(), x.detach().clone()
         plus[atom, axis] += h
         minus[atom, axis] -= h
-        fd = (intermolecular_energy(plus, pairs, 100.0, 50.0) - intermolecular_energy(minus, pairs, 100.0, 50.0)) / (2 * h)
+        fd = (intermolecular_energy(plus, pairs, 100.0, 50.0)
+              - intermolecular_energy(minus, pairs, 100.0, 50.0)) / (2 * h)
         assert float(grad[atom, axis]) == pytest.approx(float(fd), rel=1e-5, abs=1e-7)
 
 
