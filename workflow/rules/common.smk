@@ -118,12 +118,19 @@ def training_samples(name):
 
 def learning_curve_predictions():
     """Held-out predictions of the learning-curve runs (clean labels, configured optimizer): the
-    configured sizes below the available training samples, plus all of them."""
+    configured sizes below the available training samples, plus all of them. A run on all of them
+    is the main grid's clean run of the same seed (``--n-train`` keeps every sample in file order,
+    so it would train the same model again): its validation is used instead."""
     curve = config["train"]["learning_curve"]
     if curve["trainset"] not in TRAINABLE:
         return []
     available = training_samples(TRAINING_SETS[curve["trainset"]])
-    sizes = sorted({n for n in curve["sizes"] if n < available} | {min(available, max(curve["sizes"]))})
-    return expand(f"{R}/learning/{MODEL_RUN}/n{{size}}.csv", model=config["train"]["models"],
-                  trainset=curve["trainset"], sigma="0", optimizer=config["train"]["optimizer"],
-                  seed=curve["seeds"], size=sizes)
+    runs = dict(model=config["train"]["models"], trainset=curve["trainset"], sigma="0",
+                optimizer=config["train"]["optimizer"], seed=curve["seeds"])
+    subsets = sorted(n for n in curve["sizes"] if n < available)
+    if max(curve["sizes"]) >= available:
+        whole = expand(f"{R}/validation/{MODEL_RUN}.csv", **runs)
+    else:
+        subsets.append(max(curve["sizes"]))
+        whole = []
+    return expand(f"{R}/learning/{MODEL_RUN}/n{{size}}.csv", **runs, size=subsets) + whole
