@@ -85,3 +85,28 @@ def test_pinnff_md_runs_resumes_and_reports_a_three_level_respa(tmp_path):
     assert len(frames) == 5  # at 6, 12, ..., 30 fs of the production
     assert main(argv) == 0  # complete: nothing left to run
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps_this_call"] == 0
+
+
+def test_production_averages_are_the_production_rows_means_with_correlated_errors(tmp_path):
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from pinnff.md.commands import production_averages
+    from pinnff.md.stationarity import correlated_mean
+
+    rng = np.random.default_rng(0)
+    temperature = 300.0 + np.convolve(rng.normal(size=240), np.ones(8) / 8, mode="same") * 5.0
+    rows = pd.DataFrame({"phase": ["equilibration"] * 40 + ["production"] * 200, "temperature_K": temperature,
+                         "epot_kcal": -1000.0 + 0.5 * np.arange(240)})
+    thermo = tmp_path / "thermo.csv"
+    rows.to_csv(thermo, index=False)
+    averages = production_averages(thermo, target_K=298.15)
+    mean, error, g = correlated_mean(temperature[40:])
+    assert averages["samples"] == 200 and averages["temperature_K"] == pytest.approx(temperature[40:].mean())
+    assert (averages["temperature_K_err"], averages["temperature_K_statistical_inefficiency"]) == (error, g)
+    assert g > 3  # the moving average correlates neighbouring samples
+    assert averages["temperature_off_target_in_errors"] == pytest.approx((mean - 298.15) / error)
+    assert averages["epot_kcal"] == pytest.approx(-1000.0 + 0.5 * np.arange(40, 240).mean())
+    rows.iloc[:55].to_csv(thermo, index=False)  # 15 production rows
+    assert production_averages(thermo, target_K=298.15) is None

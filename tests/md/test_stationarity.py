@@ -24,6 +24,20 @@ def test_statistical_inefficiency_of_ar1_is_its_analytic_value():
     assert statistical_inefficiency(np.random.default_rng(2).normal(size=50_000)) == pytest.approx(1.0, abs=0.05)
 
 
+def test_a_fast_oscillation_does_not_hide_a_slow_tail():
+    # slow AR(1) (phi 0.97, variance 1) plus a fast alternating one (phi -0.8, variance 3), independent:
+    # C(t) = (phi1^t + 3 phi2^t) / 4, so g = (g1 + 3 g2) / 4 with g_i = (1 + phi_i) / (1 - phi_i) = 16.5.
+    # C(1) < 0, so a sum stopped at the first negative autocorrelation would give g = 1.
+    n = 200_000
+    x = ar1(n, 0.97, 1.0, seed=3) + ar1(n, -0.8, np.sqrt(3.0), seed=4)
+    exact = ((1 + 0.97) / (1 - 0.97) + 3 * (1 - 0.8) / (1 + 0.8)) / 4
+    assert statistical_inefficiency(x) == pytest.approx(exact, rel=0.1)
+    # a short trace (2000 samples, about 120 independent ones) is not fooled either, typically
+    short = [statistical_inefficiency(ar1(2000, 0.97, 1.0, s) + ar1(2000, -0.8, np.sqrt(3.0), 100 + s))
+             for s in range(20)]
+    assert 0.6 * exact < np.median(short) < 1.4 * exact and min(short) > 4.0
+
+
 def test_flat_correlated_traces_pass_and_drifting_ones_fail():
     t = np.arange(2000) * 20.0  # fs
     passed = [stationary(t, -500.0 + ar1(2000, 0.9, 2.0, seed))[0] for seed in range(20)]

@@ -6,7 +6,8 @@
   equilibration, production (``md`` config section), r-RESPA dynamics in
   torch (:mod:`pinnff.md.driver`); resumable; writes
   ``production.extxyz``, ``thermo.csv`` and, when finished, ``summary.json``
-  (steps, wall time, ns/day).
+  (steps, wall time, ns/day, the production's mean temperature and potential
+  energy with their errors).
 """
 
 from __future__ import annotations
@@ -161,8 +162,35 @@ def _md(args) -> None:
         "equilibration_gate": run.gates.get("equilibration", []),
         "equilibration_steps_run": run.phase_steps(run.phases[0]),
         "npt": barostat.summary(run.mass_g) if barostat else None,
+        "production_averages": production_averages(run.thermo, settings.temperature_K),
         "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})
     log.info("%s: %d outer steps in %.0f s (%.3f ns/day) -> %s", args.model, steps, wall, ns_per_day, out)
+
+
+def production_averages(thermo: Path, target_K: float) -> dict | None:
+    """Mean kinetic temperature (K) and potential energy (kcal/mol) of the production samples of a
+    ``thermo.csv``, each with its standard error from the statistical inefficiency
+    (:func:`pinnff.md.stationarity.correlated_mean`), and the temperature's distance from
+    ``target_K`` in those errors; None with fewer than 20 production samples (logged)."""
+    import pandas as pd
+
+    from pinnff.md.stationarity import correlated_mean
+
+    rows = pd.read_csv(thermo)
+    rows = rows[rows["phase"] == "production"]
+    if len(rows) < 20:
+        log.warning("production averages: %d production samples, fewer than 20: none reported", len(rows))
+        return None
+    averages = {"samples": len(rows), "target_K": target_K}
+    for key, column in (("temperature_K", "temperature_K"), ("epot_kcal", "epot_kcal")):
+        mean, error, g = correlated_mean(rows[column].to_numpy())
+        averages.update({key: mean, f"{key}_err": error, f"{key}_statistical_inefficiency": g})
+    averages["temperature_off_target_in_errors"] = (averages["temperature_K"] - target_K) / averages["temperature_K_err"]
+    log.info("production: T %.2f +- %.2f K (target %.2f K, %.1f standard errors off; statistical inefficiency %.1f "
+             "of %d samples), E_pot %.2f +- %.2f kcal/mol", averages["temperature_K"], averages["temperature_K_err"],
+             target_K, averages["temperature_off_target_in_errors"], averages["temperature_K_statistical_inefficiency"],
+             len(rows), averages["epot_kcal"], averages["epot_kcal_err"])
+    return averages
 
 
 def _fingerprint(args, md: dict, physics: dict) -> str:
