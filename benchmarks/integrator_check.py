@@ -7,8 +7,8 @@ the ``md`` section's defaults otherwise: no minimization, 1 ps of Langevin,
 ``--production-ps`` of Bussi production at 298.15 K, then
 
 - ``reference_1fs``: velocity Verlet, every force every 1 fs, hydrogen masses 1.008 amu;
-- ``respa_0.5_3``: the default, r-RESPA 0.5 fs (valence) / 3 fs, hydrogen mass 3.024 amu;
-- ``respa1_0.5_3_6``: RESPA1 0.5 / 3 (short range) / 6 fs, hydrogen mass 3.024 amu.
+- ``respa_0.5_3``: two-level r-RESPA 0.5 fs (valence) / 3 fs, hydrogen mass 3.024 amu;
+- ``respa1_0.5_3_6``: the default, RESPA1 0.5 / 3 (short range) / 6 fs, hydrogen mass 3.024 amu.
 
 Static averages do not depend on the masses, so an integrator that samples the
 right ensemble gives the reference's mean potential energy and temperature

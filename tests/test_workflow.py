@@ -144,8 +144,8 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
     assert len(box) == 8 * 23 and box.pbc.all()
     from pinnff.md.commands import md_settings
 
-    steps = md_settings(yaml.safe_load((out / "config.yaml").read_text())["md"])  # outer steps of 3 fs
-    start = steps.equilibration_steps + steps.npt_steps
+    steps = md_settings(yaml.safe_load((out / "config.yaml").read_text())["md"])  # outer steps of 6 fs
+    start = steps.anneal_steps + steps.equilibration_steps + steps.npt_steps
     for potential in ("physics", "prior"):
         run = out / f"md/n8/{potential}/rep0"
         summary = json.loads((run / "summary.json").read_text())
@@ -153,7 +153,8 @@ def test_smoke_preset_runs_end_to_end(tmp_path):
         assert summary["npt"]["moves"] == steps.npt_steps // 2 and summary["npt"]["density_g_cm3"] > 0
         thermo = pd.read_csv(run / "thermo.csv")
         assert thermo.step.iloc[-1] == start + steps.production_steps and (thermo.temperature_K < 900).all()
-        assert set(thermo.phase) == {"equilibration", "npt", "production"}
+        assert list(dict.fromkeys(thermo.phase)) == ["anneal", "equilibration", "npt", "production"]
+        assert 0 < thermo[thermo.phase == "anneal"].step.max() <= steps.anneal_steps
         assert thermo[thermo.phase == "npt"].density_g_cm3.nunique() > 1  # the barostat moved the volume
         frames = range(start + 1, start + steps.production_steps + 1)
         assert len(read(run / "production.extxyz", index=":")) == sum(1 for k in frames if k % steps.sample_every == 0)

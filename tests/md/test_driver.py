@@ -99,3 +99,24 @@ def test_frames_stay_evenly_spaced_when_a_phase_ends_between_samples(tmp_path):
     assert np.allclose(np.diff(times), 5 * 2.0) and times[-1] == 35 * 2.0  # steps 15, 20, ..., 35
     thermo = pd.read_csv(tmp_path / "thermo.csv")
     assert thermo.step.iloc[-1] == 36  # the thermo log still closes each phase
+
+
+def test_an_anneal_phase_runs_hot_first_then_the_target_holds(tmp_path):
+    # Langevin (friction 0.05/fs, 2 fs steps) thermalizes within about 20 fs: the anneal's samples sit near 300 K,
+    # the production's near the 150 K target (32 molecules: a 300-sample mean scatters by a few per cent)
+    settings = MDSettings(inner_step_fs=1.0, inner_steps=2, hydrogen_mass_amu=3.0, temperature_K=150.0,
+                          anneal_steps=150, anneal_temperature_K=300.0, equilibration_steps=100,
+                          equilibration_friction_per_fs=0.05, production_steps=600, production="langevin",
+                          production_friction_per_fs=0.02, sample_every=5, checkpoint_every=50, seed=5)
+    assert [p.name for p in settings.phases()] == ["anneal", "equilibration", "production"]
+    MDRun(toy_box(32, edge_A=15.0), ToyLiquid(32), settings, tmp_path / "straight").run()
+    thermo = pd.read_csv(tmp_path / "straight/thermo.csv")
+    assert list(dict.fromkeys(thermo.phase)) == ["anneal", "equilibration", "production"]
+    anneal = thermo.temperature_K[(thermo.phase == "anneal") & (thermo.step >= 25)]
+    assert anneal.mean() == pytest.approx(300.0, rel=0.08)
+    assert thermo.temperature_K[thermo.phase == "production"].mean() == pytest.approx(150.0, rel=0.08)
+    # a run killed inside the anneal resumes bit for bit
+    with pytest.raises(KeyboardInterrupt):
+        MDRun(toy_box(32, edge_A=15.0), Interrupting(32, calls=120), settings, tmp_path / "killed").run()
+    MDRun(toy_box(32, edge_A=15.0), ToyLiquid(32), settings, tmp_path / "killed").run()
+    assert (tmp_path / "straight/thermo.csv").read_bytes() == (tmp_path / "killed/thermo.csv").read_bytes()

@@ -72,7 +72,7 @@ def test_pinnff_md_runs_resumes_and_reports_a_three_level_respa(tmp_path):
     write_structures(box, [atoms])
     physics = {"real_cutoff_A": 6.0, "vdw_cutoff_A": 6.0, "ct_cutoff_A": 6.0, "compile_kernels": False,
                "polarization": "direct"}
-    md = {"inner_step_fs": 0.5, "middle_step_fs": 1.5, "outer_step_fs": 3.0, "minimize_steps": 3,
+    md = {"inner_step_fs": 0.5, "middle_step_fs": 1.5, "outer_step_fs": 3.0, "minimize_steps": 3, "anneal_ps": 0.0,
           "equilibration_ps": 0.03, "equilibration_max_ps": 0.0, "npt_ps": 0.0, "production_ps": 0.03,
           "sample_every_fs": 6.0, "checkpoint_every_fs": 15.0}
     argv = ["md", "--model", "prior", "--box", str(box), "--physics", json.dumps(physics),

@@ -53,6 +53,7 @@ def md_settings(md: dict):
     return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, middle_steps=middle_steps,
                       hydrogen_mass_amu=md["hydrogen_mass_amu"],
                       temperature_K=md["temperature_K"],
+                      anneal_steps=round(md["anneal_ps"] * 1000 / outer), anneal_temperature_K=md["anneal_temperature_K"],
                       equilibration_steps=round(md["equilibration_ps"] * 1000 / outer),
                       equilibration_max_steps=round(max(md["equilibration_max_ps"], md["equilibration_ps"]) * 1000
                                                     / outer),
@@ -160,7 +161,8 @@ def _md(args) -> None:
         "steps_this_call": steps, "wall_s_this_call": round(wall, 1), "ns_per_day": ns_per_day,
         "neighbor_rebuilds_per_ps": run.rebuilds / (steps * settings.outer_step_fs / 1000.0) if steps else None,
         "equilibration_gate": run.gates.get("equilibration", []),
-        "equilibration_steps_run": run.phase_steps(run.phases[0]),
+        "anneal_steps": settings.anneal_steps, "anneal_temperature_K": settings.anneal_temperature_K,
+        "equilibration_steps_run": run.phase_steps(next(p for p in run.phases if p.name == "equilibration")),
         "npt": barostat.summary(run.mass_g) if barostat else None,
         "production_averages": production_averages(run.thermo, settings.temperature_K),
         "trajectory": str(run.trajectory), "thermo": str(run.thermo), "threads": torch.get_num_threads()})

@@ -1,7 +1,9 @@
 """Resumable torch MD: phases of r-RESPA dynamics with checkpoints, samples and blow-up detection.
 
-A run is a list of :class:`Phase` (name, outer steps, thermostat), by default
-``equilibration`` (Langevin at the target temperature), optionally ``npt``
+A run is a list of :class:`Phase` (name, outer steps, thermostat): optionally
+``anneal`` (Langevin at a higher temperature: the packed box's slow structural
+relaxation, crossing torsional barriers, done faster), then ``equilibration``
+(Langevin at the target temperature), optionally ``npt``
 (Langevin with a Monte Carlo barostat hook, :mod:`pinnff.md.stages`), then
 ``production`` with dynamics that are not distorted: NVE, stochastic
 velocity rescaling (Bussi, weak coupling) or Langevin with a small friction.
@@ -89,6 +91,8 @@ class MDSettings:
     middle_steps: int = 1
     hydrogen_mass_amu: float | None = None
     temperature_K: float = 298.15
+    anneal_steps: int = 0
+    anneal_temperature_K: float = 450.0
     equilibration_steps: int = 1000
     equilibration_max_steps: int | None = None
     npt_steps: int = 0
@@ -120,14 +124,18 @@ class MDSettings:
         return self.middle_step_fs * self.middle_steps
 
     def phases(self) -> list[Phase]:
-        """Langevin equilibration (gated when ``equilibration_max_steps`` exceeds its steps), Langevin
-        at constant pressure (``npt``, when ``npt_steps``; the barostat is a hook), then production."""
+        """Langevin annealing at ``anneal_temperature_K`` (when ``anneal_steps``), Langevin
+        equilibration (gated when ``equilibration_max_steps`` exceeds its steps), Langevin at constant
+        pressure (``npt``, when ``npt_steps``; the barostat is a hook), then production."""
         t = self.temperature_K
         production = {"nve": Thermostat("nve", t),
                       "bussi": Thermostat("bussi", t, tau_fs=self.bussi_tau_fs),
                       "langevin": Thermostat("langevin", t, friction_per_fs=self.production_friction_per_fs)}
         langevin = Thermostat("langevin", t, friction_per_fs=self.equilibration_friction_per_fs)
-        phases = [Phase("equilibration", self.equilibration_steps, langevin, self.equilibration_max_steps)]
+        phases = [Phase("anneal", self.anneal_steps,
+                        Thermostat("langevin", self.anneal_temperature_K, friction_per_fs=self.equilibration_friction_per_fs))
+                  ] if self.anneal_steps else []
+        phases.append(Phase("equilibration", self.equilibration_steps, langevin, self.equilibration_max_steps))
         if self.npt_steps:
             phases.append(Phase("npt", self.npt_steps, langevin))
         return phases + [Phase("production", self.production_steps, production[self.production])]
