@@ -53,7 +53,8 @@ def md_settings(md: dict):
     return MDSettings(inner_step_fs=inner, inner_steps=inner_steps, middle_steps=middle_steps,
                       hydrogen_mass_amu=md["hydrogen_mass_amu"],
                       temperature_K=md["temperature_K"],
-                      anneal_steps=round(md["anneal_ps"] * 1000 / outer), anneal_temperature_K=md["anneal_temperature_K"],
+                      anneal_steps=round(md["anneal_ps"] * 1000 / outer),
+                      anneal_temperature_K=md["anneal_temperature_K"],
                       equilibration_steps=round(md["equilibration_ps"] * 1000 / outer),
                       equilibration_max_steps=round(max(md["equilibration_max_ps"], md["equilibration_ps"]) * 1000
                                                     / outer),
@@ -184,9 +185,9 @@ def production_averages(thermo: Path, target_K: float) -> dict | None:
         log.warning("production averages: %d production samples, fewer than 20: none reported", len(rows))
         return None
     averages = {"samples": len(rows), "target_K": target_K}
-    for key, column in (("temperature_K", "temperature_K"), ("epot_kcal", "epot_kcal")):
+    for column in ("temperature_K", "epot_kcal"):
         mean, error, g = correlated_mean(rows[column].to_numpy())
-        averages.update({key: mean, f"{key}_err": error, f"{key}_statistical_inefficiency": g})
+        averages.update({column: mean, f"{column}_err": error, f"{column}_statistical_inefficiency": g})
     averages["temperature_off_target_in_errors"] = (averages["temperature_K"] - target_K) / averages["temperature_K_err"]
     log.info("production: T %.2f +- %.2f K (target %.2f K, %.1f standard errors off; statistical inefficiency %.1f "
              "of %d samples), E_pot %.2f +- %.2f kcal/mol", averages["temperature_K"], averages["temperature_K_err"],

@@ -132,9 +132,8 @@ class MDSettings:
                       "bussi": Thermostat("bussi", t, tau_fs=self.bussi_tau_fs),
                       "langevin": Thermostat("langevin", t, friction_per_fs=self.production_friction_per_fs)}
         langevin = Thermostat("langevin", t, friction_per_fs=self.equilibration_friction_per_fs)
-        phases = [Phase("anneal", self.anneal_steps,
-                        Thermostat("langevin", self.anneal_temperature_K, friction_per_fs=self.equilibration_friction_per_fs))
-                  ] if self.anneal_steps else []
+        hot = Thermostat("langevin", self.anneal_temperature_K, friction_per_fs=self.equilibration_friction_per_fs)
+        phases = [Phase("anneal", self.anneal_steps, hot)] if self.anneal_steps else []
         phases.append(Phase("equilibration", self.equilibration_steps, langevin, self.equilibration_max_steps))
         if self.npt_steps:
             phases.append(Phase("npt", self.npt_steps, langevin))
