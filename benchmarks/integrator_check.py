@@ -3,7 +3,7 @@
 Three ``pinnff md`` runs, side by side (one CPU thread each), from the same box
 (``--box``: a frame of an equilibrated run, with ``mol_id``, cell and the
 ``build-box`` frame keys), the same potential (``--model``, ``--valence``) and
-the ``md`` section's defaults otherwise: no minimization, 1 ps of Langevin,
+the ``md`` section's defaults otherwise: no minimization and no anneal, 1 ps of Langevin,
 ``--production-ps`` of Bussi production at 298.15 K, then
 
 - ``reference_1fs``: velocity Verlet, every force every 1 fs, hydrogen masses 1.008 amu;
@@ -47,7 +47,7 @@ def run_variants(args) -> None:
     from pinnff.config import section
 
     md = section(None, "md")
-    md.update(minimize_steps=0, equilibration_ps=1.0, equilibration_max_ps=1.0, npt_ps=0.0,
+    md.update(minimize_steps=0, anneal_ps=0.0, equilibration_ps=1.0, equilibration_max_ps=1.0, npt_ps=0.0,
               production_ps=args.production_ps, production="bussi", box_seed=args.seed)
     jobs = []
     for name, steps in VARIANTS.items():
@@ -78,14 +78,17 @@ def figures(folder: Path) -> dict:
     from pinnff.analysis.msd import msd_fft
     from pinnff.analysis.rdf import intermolecular_rdf
     from pinnff.analysis.trajectory import read_com_trajectory
-    from pinnff.md.stationarity import correlated_mean
+    from pinnff.config import section
+    from pinnff.md.commands import production_averages
 
     thermo = pd.read_csv(folder / "thermo.csv")
     production = thermo[thermo["phase"] == "production"]
     out = {"production_ps": float(production["time_fs"].iloc[-1] - production["time_fs"].iloc[0]) / 1000}
+    averages = production_averages(folder / "thermo.csv", section(None, "md")["temperature_K"])
+    if averages is None:
+        raise SystemExit(f"integrator_check: {folder} holds fewer than 20 production samples; lengthen --production-ps")
     for column in ("epot_kcal", "temperature_K"):
-        mean, error, _ = correlated_mean(production[column].to_numpy())
-        out[column] = [mean, error]
+        out[column] = [averages[column], averages[f"{column}_err"]]
     frames = read(folder / "production.extxyz", index=":")
     out["frames"] = len(frames)
     for a, b in (("O", "O"), ("C", "C")):
