@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pinnff.physics import damping
+from pinnff.physics import damping, native
 from pinnff.physics.electrostatics import Electrostatics, pair_invariants
 from pinnff.physics.kernels import fused
 from pinnff.physics.multipole import COULOMB
@@ -111,15 +111,6 @@ def permanent_field_pairs(rv, a_i, a_k, factors: list) -> list:
     return [(-rv * (f3 * qk - f5 * t["dkr"] + f7 * t["qkr"]) - f3 * dk + 2.0 * f5 * t["qk_r"],
              rv * (f3 * qi + f5 * t["dir"] + f7 * t["qir"]) - f3 * di - 2.0 * f5 * t["qi_r"])
             for f3, f5, f7 in factors]
-
-
-def dipole_field_pairs(rv, mi, mk, f3, f5):
-    """Fields (f_i at i, f_k at k), each (3, k), of dipoles ``mi``, ``mk`` (3, k) e*A of pairs at
-    ``rv`` (3, k): ``-f3 m + f5 r (m.r)`` with radial factors ``f3, f5`` (k,). Eager: fused, with or
-    without its gathers, it measured no faster."""
-    f_i = -f3 * mk + f5 * rv * (mk * rv).sum(0)
-    f_k = -f3 * mi + f5 * rv * (mi * rv).sum(0)
-    return f_i, f_k
 
 
 def _static_factors(geo, topology: Topology, scales: Scales, ewald, dtype) -> dict:
@@ -236,9 +227,7 @@ class _Geometry:
 
     def mutual_field(self, mu):
         """Field (n, 3) of induced dipoles ``mu`` (n, 3) e*A: T mu (Thole u^3 damping)."""
-        m = mu.T
-        field = self._accumulate(dipole_field_pairs(self.rv, m.index_select(1, self.i), m.index_select(1, self.k),
-                                                    *self.f_u))
+        field = native.dipole_field(self.i, self.k, self.rv, *self.f_u, mu)
         if self.ewald is not None:
             from pinnff.physics import ewald as ew
 

@@ -9,14 +9,19 @@ Sites of reduced atoms (hydrogens) sit at x_parent + f (x - x_parent).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
 
+from pinnff.physics import native
 from pinnff.physics.damping import quintic_taper
 from pinnff.physics.kernels import fused
 from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, frozen, pair_geometry
 from pinnff.physics.topology import Scales, Topology, list_scale
+
+EPSILON_RULES = {"HHG": 0, "W-H": 1}
+"""The epsilon combining rules by their code in the native kernel."""
 
 SITE_MARGIN_STEP = 0.25
 """A: vdW sites closer than their atoms widen a list's cutoff by a multiple of this."""
@@ -80,6 +85,16 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
         pairs = build_pairs(sites, cell, None if cutoff is None else cutoff)
     elif cutoff is not None:  # a list built on atoms: sites may be closer than their atoms
         margin = SITE_MARGIN_STEP * math.ceil(2.0 * moved / SITE_MARGIN_STEP)
+    if native.available(sites, params["vdw_radius"], params["vdw_epsilon"]):
+        if epsilon_rule.upper() not in EPSILON_RULES:
+            raise ValueError(f"unknown epsilon rule {epsilon_rule!r}")
+        sub = pairs if cutoff is None else pairs.within(cutoff + margin)
+        scale = list_scale(topology, sub, scales.vdw, scales, sites.dtype)
+        r_on, r_off = (math.inf, math.inf) if cutoff is None else (taper * cutoff, cutoff)
+        formula = functools.partial(_switched_pair_energies, epsilon_rule=epsilon_rule, r_on=r_on, r_off=r_off)
+        e = native.pair_energies("vdw", sub.i, sub.j, sites, sub.shift, scale, params["vdw_radius"],
+                                 params["vdw_epsilon"], r_on, r_off, formula, EPSILON_RULES[epsilon_rule.upper()])
+        return energy_sum(e, sub.i, segments)
     geo = pair_geometry(sites, pairs, cutoff, margin=margin)
     weight = geo.cached(("vdw", id(topology), scales, cutoff, taper), lambda: _pair_weight(geo, topology, scales,
                                                                                           cutoff, taper, sites.dtype))
@@ -91,6 +106,19 @@ def pair_energy(r, ri, rk, ei, ek, weight, epsilon_rule: str) -> torch.Tensor:
     """Weighted buffered 14-7 energies (k,) kcal/mol of pairs at ``r`` (k,) A from both atoms' radii and
     wells (:func:`combine_rows`) and the geometry-only ``weight`` (k,). A fused kernel."""
     return buffered_14_7(r, *combine_rows(ri, rk, ei, ek, epsilon_rule)) * weight
+
+
+def _switched_pair_energies(i, j, sites, shift, scale, radius, eps, *, epsilon_rule: str, r_on: float,
+                            r_off: float) -> torch.Tensor:
+    """Energies (k,) kcal/mol of the pairs ``i``, ``j`` of ``sites`` (n, 3) A, as the native ``vdw`` term
+    (:func:`native.pair_energies`) defines them (``shift`` (k, 3) or None, ``scale`` (k,), switched from ``r_on`` to ``r_off`` A,
+    zero beyond): its torch formula, for derivatives of second order."""
+    rvec = sites.index_select(0, j) - sites.index_select(0, i)
+    r = torch.linalg.norm(rvec if shift is None else rvec + shift, dim=-1)
+    if math.isfinite(r_off):
+        scale = scale * quintic_taper(r, r_on, r_off) * (r < r_off)
+    return pair_energy(r, radius.index_select(0, i), radius.index_select(0, j), eps.index_select(0, i),
+                       eps.index_select(0, j), scale, epsilon_rule)
 
 
 def _sites(positions: torch.Tensor, topology: Topology, reduction: torch.Tensor) -> tuple[torch.Tensor, float]:

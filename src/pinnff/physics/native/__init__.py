@@ -1,0 +1,227 @@
+"""Hand-fused pair kernels in C (``pair_kernels.c``), with hand-written gradients, for CPU tensors.
+
+A pair term run as torch operators reads and writes every (k,) row once per
+operator, and gathers per-atom data onto pairs and scatters it back; on a
+CPU the dispatch of thousands of such operators and their memory traffic,
+not the arithmetic, set the cost of an MD step or a training evaluation.
+These kernels visit each pair once (OpenMP over pairs, per-thread per-atom
+accumulators in double precision). Each is a :class:`torch.autograd.Function`
+whose backward is the analytic gradient (first order; under ``create_graph``
+the backward runs the torch formula, so higher derivatives stay exact).
+
+The C source is compiled once per machine with the system C compiler
+(``cc -O3 -fopenmp``) into ``$PINNFF_CACHE_DIR`` (default ``~/.cache/pinnff``),
+under a name that hashes the source, flags and compiler, written atomically
+(concurrent jobs are safe). Where no compiler works, or for CUDA tensors,
+callers run their torch formula instead (one warning per process);
+:func:`use` switches the kernels off for a process (benchmarks, tests that
+compare the two paths). Threads follow ``torch.get_num_threads()``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("pair_kernels.c")
+FLAGS = ("-O3", "-fopenmp", "-shared", "-fPIC")
+_state: dict = {"enabled": True, "library": None, "failed": False}
+KERNELS = ("dipole_field", "dipole_field_pair_grad", "vdw_pairs", "vdw_pairs_grad", "ct_pairs", "ct_pairs_grad")
+
+
+def use(enabled: bool) -> None:
+    """Switch the native kernels of this process on (the default) or off (torch formulas)."""
+    _state["enabled"] = bool(enabled)
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("PINNFF_CACHE_DIR", Path.home() / ".cache" / "pinnff")) / "native"
+
+
+def _build(compiler: str) -> Path:
+    """The shared library for this source, flags, compiler and machine: built once, atomically."""
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False).stdout
+    digest = hashlib.sha256("\n".join([SOURCE.read_text(), " ".join(FLAGS), version, platform.machine()])
+                            .encode()).hexdigest()[:16]
+    target = _cache_dir() / f"pair_kernels-{digest}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        result = subprocess.run([compiler, *FLAGS, "-o", str(built), str(SOURCE)], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "compiler failed")
+        os.replace(built, target)
+    return target
+
+
+def _library():
+    """The loaded kernels (ctypes), compiled on first use; None where that fails (warned once)."""
+    if _state["library"] is None and not _state["failed"]:
+        compiler = _compiler()
+        try:
+            if compiler is None:
+                raise RuntimeError("no C compiler (cc, gcc or clang) on PATH")
+            lib = ctypes.CDLL(str(_build(compiler)))
+        except (OSError, RuntimeError) as error:
+            _state["failed"] = True
+            log.warning("native pair kernels unavailable (%s); running the torch formulas", error)
+            return None
+        for name in KERNELS:
+            for suffix in ("f32", "f64"):
+                getattr(lib, f"{name}_{suffix}").restype = ctypes.c_int
+        _state["library"] = lib
+    return _state["library"]
+
+
+def available(*tensors: torch.Tensor) -> bool:
+    """Whether the native kernels serve these tensors: switched on, compiled, CPU, float32 or float64."""
+    if not _state["enabled"] or any(t.device.type != "cpu" for t in tensors):
+        return False
+    if any(t.dtype not in (torch.float32, torch.float64) for t in tensors if t.is_floating_point()):
+        return False
+    return _library() is not None
+
+
+def _ptr(t: torch.Tensor | None):
+    """The address of ``t``'s data: ``t`` must stay referenced until the call returns."""
+    return None if t is None else ctypes.c_void_p(t.data_ptr())
+
+
+def _suffix(t: torch.Tensor) -> str:
+    return "f32" if t.dtype == torch.float32 else "f64"
+
+
+def _call(name: str, *args) -> None:
+    if getattr(_library(), name)(*args) != 0:
+        raise MemoryError(f"native kernel {name}: allocation failed")
+
+
+def _field(i, j, rv, f3, f5, m) -> torch.Tensor:
+    out = torch.empty_like(m)
+    _call(f"dipole_field_{_suffix(m)}", ctypes.c_int64(m.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i), _ptr(j),
+          _ptr(rv), _ptr(f3), _ptr(f5), _ptr(m), _ptr(out), ctypes.c_int(torch.get_num_threads()))
+    return out
+
+
+def dipole_field_torch(i, j, rv, f3, f5, m) -> torch.Tensor:
+    """The torch formula of :func:`dipole_field` (the reference, and the path of CUDA and ``create_graph``)."""
+    mt = m.T
+    mi, mj = mt.index_select(1, i), mt.index_select(1, j)
+    f_i = -f3 * mj + f5 * rv * (mj * rv).sum(0)
+    f_j = -f3 * mi + f5 * rv * (mi * rv).sum(0)
+    field = torch.zeros(3, m.shape[0], dtype=m.dtype, device=m.device)
+    return field.index_add(1, i, f_i).index_add(1, j, f_j).T
+
+
+class _DipoleField(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, i, j, rv, f3, f5, m):
+        ctx.save_for_backward(i, j, rv, f3, f5, m)
+        return _field(i, j, rv, f3, f5, m)
+
+    @staticmethod
+    def backward(ctx, g):
+        i, j, rv, f3, f5, m = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            inputs = (rv, f3, f5, m)
+            wanted = [t for t, need in zip(inputs, ctx.needs_input_grad[2:]) if need]
+            grads = iter(torch.autograd.grad(dipole_field_torch(i, j, *inputs), wanted, g, create_graph=True))
+            return (None, None, *(next(grads) if need else None for need in ctx.needs_input_grad[2:]))
+        g = g.contiguous()
+        need_rv, need_f3, need_f5, need_m = ctx.needs_input_grad[2:]
+        grad_rv = torch.empty_like(rv) if need_rv else None
+        grad_f3 = torch.empty_like(f3) if need_f3 else None
+        grad_f5 = torch.empty_like(f5) if need_f5 else None
+        if need_rv or need_f3 or need_f5:
+            _call(f"dipole_field_pair_grad_{_suffix(m)}", ctypes.c_int64(i.shape[0]), _ptr(i), _ptr(j), _ptr(rv),
+                  _ptr(f5), _ptr(m), _ptr(g), _ptr(grad_rv), _ptr(grad_f3), _ptr(grad_f5),
+                  ctypes.c_int(torch.get_num_threads()))
+        grad_m = _field(i, j, rv, f3, f5, g) if need_m else None
+        return None, None, grad_rv, grad_f3, grad_f5, grad_m
+
+
+def dipole_field(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f3: torch.Tensor, f5: torch.Tensor,
+                 m: torch.Tensor) -> torch.Tensor:
+    """Field (n, 3) e/A^2 of dipoles ``m`` (n, 3) e*A over pairs ``i``, ``j`` (k,) at ``rv`` (3, k) = x_j - x_i:
+    ``-f3 m + f5 r (m . r)`` of each atom's partner, with radial factors ``f3``, ``f5`` (k,) (damping and
+    scale included). The native kernel where :func:`available`, else :func:`dipole_field_torch`."""
+    if not available(rv, f3, f5, m):
+        return dipole_field_torch(i, j, rv, f3, f5, m)
+    dtype = m.dtype
+    return _DipoleField.apply(i.contiguous(), j.contiguous(), rv.to(dtype).contiguous(), f3.to(dtype).contiguous(),
+                              f5.to(dtype).contiguous(), m.contiguous())
+
+
+def _pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off):
+    return (_ptr(i), _ptr(j), _ptr(x), _ptr(shift), _ptr(scale), _ptr(a), _ptr(b), ctypes.c_int(rule),
+            ctypes.c_double(r_on), ctypes.c_double(r_off))
+
+
+class _PairTerm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, term, i, j, x, shift, scale, a, b, rule, r_on, r_off, formula):
+        ctx.save_for_backward(i, j, x, shift, scale, a, b)
+        ctx.settings = (term, rule, r_on, r_off, formula)
+        energy = torch.empty_like(scale)
+        _call(f"{term}_pairs_{_suffix(x)}", ctypes.c_int64(i.shape[0]),
+              *_pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off), _ptr(energy),
+              ctypes.c_int(torch.get_num_threads()))
+        return energy
+
+    @staticmethod
+    def backward(ctx, grad_e):
+        i, j, x, shift, scale, a, b = ctx.saved_tensors
+        term, rule, r_on, r_off, formula = ctx.settings
+        need = (ctx.needs_input_grad[3], ctx.needs_input_grad[6], ctx.needs_input_grad[7])
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            wanted = [t for t, n in zip((x, a, b), need) if n]
+            grads = iter(torch.autograd.grad(formula(i, j, x, shift, scale, a, b), wanted, grad_e, create_graph=True))
+            g_x, g_a, g_b = (next(grads) if n else None for n in need)
+        else:
+            g_x, g_a, g_b = (torch.empty_like(t) if n else None for t, n in zip((x, a, b), need))
+            grad_e = grad_e.contiguous()  # kept alive for the call (an expanded gradient is copied)
+            _call(f"{term}_pairs_grad_{_suffix(x)}", ctypes.c_int64(x.shape[0]), ctypes.c_int64(i.shape[0]),
+                  *_pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off), _ptr(grad_e),
+                  _ptr(g_x), _ptr(g_a), _ptr(g_b), ctypes.c_int(torch.get_num_threads()))
+        return None, None, None, g_x, None, None, g_a, g_b, None, None, None, None
+
+
+PAIR_TERMS = {"vdw": "buffered 14-7: a = R_min (A), b = epsilon (kcal/mol), rule 0 HHG or 1 W-H",
+              "ct": "charge transfer: a = A, b = B (1/A): sqrt|A_i A_j| exp(-(B_i + B_j) r / 2)"}
+
+
+def pair_energies(term: str, i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, shift: torch.Tensor | None,
+                  scale: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r_on: float, r_off: float, formula,
+                  rule: int = 0) -> torch.Tensor:
+    """Energies (k,) of the pair term ``term`` (:data:`PAIR_TERMS`) for pairs ``i``, ``j`` (k,) of sites ``x``
+    (n, 3) A (``shift`` (k, 3) A or None): ``scale`` (k,) times the quintic switch from ``r_on`` to ``r_off``
+    A (``inf``: no cutoff; zero beyond) times the pair function of the per-atom parameters ``a``, ``b``
+    (n,). Differentiable in ``x``, ``a`` and ``b``; ``formula`` (``(i, j, x, shift, scale, a, b) ->
+    (k,)``, the same energies in torch) serves second derivatives. Call only where :func:`available`."""
+    if term not in PAIR_TERMS:
+        raise ValueError(f"unknown native pair term {term!r}")
+    dtype = x.dtype
+    return _PairTerm.apply(term, i.contiguous(), j.contiguous(), x.contiguous(),
+                           None if shift is None else shift.to(dtype).contiguous(), scale.to(dtype).contiguous(),
+                           a.to(dtype).contiguous(), b.to(dtype).contiguous(), int(rule), float(r_on), float(r_off),
+                           formula)

@@ -1,0 +1,262 @@
+/* Fused pair kernels of pinnff's physics engine: gather, arithmetic and scatter in one loop.
+ *
+ * Torch runs a pair term as dozens of element-wise operators over (k,) rows, each reading and
+ * writing k numbers, plus gathers of per-atom rows onto pairs and scatters back; on a CPU that
+ * is memory traffic and operator dispatch, not arithmetic. Here each pair is visited once: its
+ * atoms' data are read from small per-atom arrays (cache resident) and its contributions added
+ * to per-thread per-atom accumulators (double precision), which are summed at the end. The
+ * Python side (pinnff.physics.native) wraps each kernel in a torch.autograd.Function whose
+ * backward is the hand-written gradient below.
+ *
+ * Layouts: pair index arrays i, j (k,) int64; pair vectors rv as rows (3, k) = x_j - x_i (A);
+ * per-pair radial factors (k,); per-atom vectors (n, 3) row-major. REAL is float or double.
+ *
+ * Dipole field (polarization, pinnff.physics.polarization): for every pair with radial factors
+ * f3, f5 (damping and scaling included), the field of dipole m_j at i and of m_i at j,
+ *     out_i += -f3 m_j + f5 r (r . m_j),    out_j += -f3 m_i + f5 r (r . m_i).
+ * The operator is symmetric, so the gradient with respect to m is the same field of the
+ * incoming gradient g; with respect to the pair data
+ *     d/df3 = -(g_i . m_j + g_j . m_i),    d/df5 = (g_i . r)(m_j . r) + (g_j . r)(m_i . r),
+ *     d/dr  = f5 [g_i (m_j . r) + m_j (g_i . r) + g_j (m_i . r) + m_i (g_j . r)].
+ *
+ * Buffered 14-7 (pinnff.physics.vdw): per pair at r = |x_j - x_i + shift| (sites, A), with the
+ * cubic-mean R of the radii, epsilon by HHG (rule 0) or W-H (rule 1), rho = r/R,
+ *     E = scale * S(r) * eps * tau^7 (1.12/(rho^7 + 0.12) - 2),   tau = 1.07/(rho + 0.07),
+ * S the quintic switch from r_on to r_off (none when r_off is infinite); pairs beyond r_off or of
+ * zero scale give 0. Charge transfer (pinnff.physics.chargetransfer) has the same shape with
+ * sqrt|A_i A_j| exp(-(B_i + B_j) r / 2). The backward pass takes dL/dE per pair and returns
+ * dL/dx (n, 3) and the gradients of both per-atom parameters (n,), accumulated per atom.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Sum per-thread accumulators acc (threads, n*3) into out (n*3). */
+#define DEFINE_REDUCE(REAL, SUFFIX)                                                          \
+static void reduce_##SUFFIX(const double *acc, int threads, int64_t size, REAL *out) {      \
+    for (int64_t a = 0; a < size; ++a) {                                                     \
+        double s = 0.0;                                                                      \
+        for (int t = 0; t < threads; ++t) s += acc[(int64_t)t * size + a];                   \
+        out[a] = (REAL)s;                                                                    \
+    }                                                                                        \
+}
+
+#define DEFINE_DIPOLE_FIELD(REAL, SUFFIX)                                                    \
+int dipole_field_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int64_t *pj,       \
+                          const REAL *rv, const REAL *f3, const REAL *f5, const REAL *m,     \
+                          REAL *out, int threads) {                                          \
+    if (threads < 1) threads = 1;                                                            \
+    double *acc = (double *)calloc((size_t)threads * (size_t)n * 3, sizeof(double));         \
+    if (!acc) return 1;                                                                      \
+    _Pragma("omp parallel num_threads(threads)")                                             \
+    {                                                                                        \
+        int t = 0, nt = 1;                                                                   \
+        PINNFF_THREAD_ID(t, nt);                                                             \
+        double *a = acc + (int64_t)t * n * 3;                                                \
+        int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
+        const REAL *rx = rv, *ry = rv + k, *rz = rv + 2 * k;                                 \
+        for (int64_t p = lo; p < hi; ++p) {                                                  \
+            int64_t i = pi[p], j = pj[p];                                                    \
+            double x = rx[p], y = ry[p], z = rz[p], c3 = f3[p], c5 = f5[p];                  \
+            const REAL *mi = m + 3 * i, *mj = m + 3 * j;                                     \
+            double ri = x * mi[0] + y * mi[1] + z * mi[2];                                   \
+            double rj = x * mj[0] + y * mj[1] + z * mj[2];                                   \
+            double *ai = a + 3 * i, *aj = a + 3 * j;                                         \
+            ai[0] += -c3 * mj[0] + c5 * x * rj;                                              \
+            ai[1] += -c3 * mj[1] + c5 * y * rj;                                              \
+            ai[2] += -c3 * mj[2] + c5 * z * rj;                                              \
+            aj[0] += -c3 * mi[0] + c5 * x * ri;                                              \
+            aj[1] += -c3 * mi[1] + c5 * y * ri;                                              \
+            aj[2] += -c3 * mi[2] + c5 * z * ri;                                              \
+        }                                                                                    \
+    }                                                                                        \
+    reduce_##SUFFIX(acc, threads, n * 3, out);                                               \
+    free(acc);                                                                               \
+    return 0;                                                                                \
+}                                                                                            \
+                                                                                             \
+/* Pair gradients of sum(g . field): grad_rv (3, k), grad_f3, grad_f5 (k,); any may be NULL. */ \
+int dipole_field_pair_grad_##SUFFIX(int64_t k, const int64_t *pi, const int64_t *pj,         \
+                                    const REAL *rv, const REAL *f5, const REAL *m,           \
+                                    const REAL *g, REAL *grad_rv, REAL *grad_f3,             \
+                                    REAL *grad_f5, int threads) {                            \
+    if (threads < 1) threads = 1;                                                            \
+    const REAL *rx = rv, *ry = rv + k, *rz = rv + 2 * k;                                     \
+    _Pragma("omp parallel for num_threads(threads) schedule(static)")                        \
+    for (int64_t p = 0; p < k; ++p) {                                                        \
+        int64_t i = pi[p], j = pj[p];                                                        \
+        double x = rx[p], y = ry[p], z = rz[p];                                              \
+        const REAL *mi = m + 3 * i, *mj = m + 3 * j, *gi = g + 3 * i, *gj = g + 3 * j;       \
+        double mir = x * mi[0] + y * mi[1] + z * mi[2];                                      \
+        double mjr = x * mj[0] + y * mj[1] + z * mj[2];                                      \
+        double gir = x * gi[0] + y * gi[1] + z * gi[2];                                      \
+        double gjr = x * gj[0] + y * gj[1] + z * gj[2];                                      \
+        if (grad_f3)                                                                         \
+            grad_f3[p] = (REAL)(-(gi[0] * mj[0] + gi[1] * mj[1] + gi[2] * mj[2]              \
+                                  + gj[0] * mi[0] + gj[1] * mi[1] + gj[2] * mi[2]));         \
+        if (grad_f5) grad_f5[p] = (REAL)(gir * mjr + gjr * mir);                             \
+        if (grad_rv) {                                                                       \
+            double c5 = f5[p];                                                               \
+            grad_rv[p] = (REAL)(c5 * (gi[0] * mjr + mj[0] * gir + gj[0] * mir + mi[0] * gjr)); \
+            grad_rv[k + p] = (REAL)(c5 * (gi[1] * mjr + mj[1] * gir + gj[1] * mir + mi[1] * gjr)); \
+            grad_rv[2 * k + p] = (REAL)(c5 * (gi[2] * mjr + mj[2] * gir + gj[2] * mir + mi[2] * gjr)); \
+        }                                                                                    \
+    }                                                                                        \
+    return 0;                                                                                \
+}
+
+#include <math.h>
+
+#ifdef _OPENMP
+#define PINNFF_THREAD_ID(t, nt) do { t = omp_get_thread_num(); nt = omp_get_num_threads(); } while (0)
+#else
+#define PINNFF_THREAD_ID(t, nt) do { t = 0; nt = 1; } while (0)
+#endif
+
+
+/* Pair functions phi(r; a_i, a_j, b_i, b_j) of two per-atom parameters a, b, and with want_grad
+ * their derivatives by r, a_i, a_j, b_i, b_j. A pair term multiplies phi by its scale and switch. */
+static inline double vdw_phi(double r, double ri, double rj, double ei, double ej, int rule, int want_grad,
+                             double *d_r, double *d_ri, double *d_rj, double *d_ei, double *d_ej) {
+    /* buffered 14-7: a = R_min (A), b = epsilon (kcal/mol); rule 0 HHG, 1 W-H */
+    double ri2 = ri * ri, rj2 = rj * rj, ri3 = ri2 * ri, rj3 = rj2 * rj;
+    double num = ri3 + rj3, den = ri2 + rj2, R = num / den;
+    double eps, de_ei = 0.0, de_ej = 0.0, de_ri = 0.0, de_rj = 0.0;
+    if (rule == 0) {
+        double si = sqrt(ei), sj = sqrt(ej), D = si + sj;
+        eps = D > 0.0 ? 4.0 * ei * ej / (D * D) : 0.0;
+        if (want_grad && D > 0.0) { double D3 = D * D * D; de_ei = 4.0 * sj * sj * sj / D3; de_ej = 4.0 * si * si * si / D3; }
+    } else {
+        double r6 = ri3 * ri3 + rj3 * rj3, root = sqrt(ei * ej);
+        eps = 2.0 * root * ri3 * rj3 / r6;
+        if (want_grad) {
+            de_ei = ei > 0.0 ? eps / (2.0 * ei) : 0.0;
+            de_ej = ej > 0.0 ? eps / (2.0 * ej) : 0.0;
+            de_ri = eps * (3.0 / ri - 6.0 * ri2 * ri3 / r6);
+            de_rj = eps * (3.0 / rj - 6.0 * rj2 * rj3 / r6);
+        }
+    }
+    double rho = r / R, rho2 = rho * rho, rho6 = rho2 * rho2 * rho2, rho7 = rho6 * rho;
+    double tau = 1.07 / (rho + 0.07), tau2 = tau * tau, tau7 = tau2 * tau2 * tau2 * tau;
+    double b = rho7 + 0.12, g = 1.12 / b - 2.0, unit = tau7 * g;
+    if (want_grad) {
+        double de_drho = eps * tau7 * (-7.0 * g / (rho + 0.07) - 7.84 * rho6 / (b * b));
+        double de_dR = -de_drho * rho / R;
+        double d2 = den * den;
+        *d_r = de_drho / R;
+        *d_ri = de_dR * (3.0 * ri2 * den - num * 2.0 * ri) / d2 + unit * de_ri;
+        *d_rj = de_dR * (3.0 * rj2 * den - num * 2.0 * rj) / d2 + unit * de_rj;
+        *d_ei = unit * de_ei;
+        *d_ej = unit * de_ej;
+    }
+    return eps * unit;
+}
+
+static inline double ct_phi(double r, double ai, double aj, double bi, double bj, int rule, int want_grad,
+                            double *d_r, double *d_ai, double *d_aj, double *d_bi, double *d_bj) {
+    /* charge transfer, COMBINED: sqrt|A_i A_j| exp(-(B_i + B_j) r / 2) (the scale carries -332.0637) */
+    (void)rule;
+    double e = sqrt(fabs(ai * aj)) * exp(-0.5 * (bi + bj) * r);
+    if (want_grad) {
+        *d_r = -0.5 * (bi + bj) * e;
+        *d_ai = ai != 0.0 ? 0.5 * e / ai : 0.0;
+        *d_aj = aj != 0.0 ? 0.5 * e / aj : 0.0;
+        *d_bi = *d_bj = -0.5 * r * e;
+    }
+    return e;
+}
+
+/* The quintic switch S (1 below r_on, 0 beyond r_off, C2) and dS/dr; none when r_off is infinite. */
+static inline double quintic_switch(double r, double r_on, double r_off, double *dS) {
+    *dS = 0.0;
+    if (!isfinite(r_off) || r <= r_on) return 1.0;
+    double w = r_off - r_on, t = (r - r_on) / w;
+    *dS = -30.0 * t * t * (1.0 - t) * (1.0 - t) / w;
+    return 1.0 - t * t * t * (10.0 - 15.0 * t + 6.0 * t * t);
+}
+
+/* NAME_pairs: energies (k,) = scale S(r) phi of pairs at sites x (n, 3) (+ shift (k, 3), or NULL).
+ * NAME_pairs_grad: from dL/dE (k,), dL/dx (n, 3), dL/da and dL/db (n,) (any output may be NULL). */
+#define DEFINE_PAIR_TERM(NAME, PHI, REAL, SUFFIX)                                            \
+int NAME##_pairs_##SUFFIX(int64_t k, const int64_t *pi, const int64_t *pj, const REAL *x,   \
+                          const REAL *shift, const REAL *scale, const REAL *pa,              \
+                          const REAL *pb, int rule, double r_on, double r_off, REAL *energy, \
+                          int threads) {                                                     \
+    if (threads < 1) threads = 1;                                                            \
+    _Pragma("omp parallel for num_threads(threads) schedule(static)")                        \
+    for (int64_t p = 0; p < k; ++p) {                                                        \
+        int64_t i = pi[p], j = pj[p];                                                        \
+        double w = scale[p], e = 0.0;                                                        \
+        if (w != 0.0) {                                                                      \
+            double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],               \
+                   dz = x[3 * j + 2] - x[3 * i + 2];                                         \
+            if (shift) { dx += shift[3 * p]; dy += shift[3 * p + 1]; dz += shift[3 * p + 2]; } \
+            double r = sqrt(dx * dx + dy * dy + dz * dz), dS;                                \
+            if (r < r_off)                                                                   \
+                e = w * quintic_switch(r, r_on, r_off, &dS)                                  \
+                    * PHI(r, pa[i], pa[j], pb[i], pb[j], rule, 0, NULL, NULL, NULL, NULL, NULL); \
+        }                                                                                    \
+        energy[p] = (REAL)e;                                                                 \
+    }                                                                                        \
+    return 0;                                                                                \
+}                                                                                            \
+                                                                                             \
+int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int64_t *pj,  \
+                               const REAL *x, const REAL *shift, const REAL *scale,          \
+                               const REAL *pa, const REAL *pb, int rule, double r_on,        \
+                               double r_off, const REAL *grad_e, REAL *grad_x,               \
+                               REAL *grad_a, REAL *grad_b, int threads) {                    \
+    if (threads < 1) threads = 1;                                                            \
+    double *acc = (double *)calloc((size_t)threads * (size_t)n * 5, sizeof(double));         \
+    if (!acc) return 1;                                                                      \
+    _Pragma("omp parallel num_threads(threads)")                                             \
+    {                                                                                        \
+        int t = 0, nt = 1;                                                                   \
+        PINNFF_THREAD_ID(t, nt);                                                             \
+        double *a = acc + (int64_t)t * n * 5; /* x, y, z, a, b per atom */                   \
+        int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
+        for (int64_t p = lo; p < hi; ++p) {                                                  \
+            int64_t i = pi[p], j = pj[p];                                                    \
+            double w = scale[p] * grad_e[p];                                                 \
+            if (w == 0.0) continue;                                                          \
+            double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],               \
+                   dz = x[3 * j + 2] - x[3 * i + 2];                                         \
+            if (shift) { dx += shift[3 * p]; dy += shift[3 * p + 1]; dz += shift[3 * p + 2]; } \
+            double r = sqrt(dx * dx + dy * dy + dz * dz);                                    \
+            if (!(r < r_off)) continue;                                                      \
+            double dS, S = quintic_switch(r, r_on, r_off, &dS);                              \
+            double d_r, d_ai, d_aj, d_bi, d_bj;                                              \
+            double phi = PHI(r, pa[i], pa[j], pb[i], pb[j], rule, 1, &d_r, &d_ai, &d_aj,     \
+                             &d_bi, &d_bj);                                                  \
+            double c = w * (dS * phi + S * d_r) / r, ws = w * S;                             \
+            double *ai = a + 5 * i, *aj = a + 5 * j;                                         \
+            ai[0] -= c * dx; ai[1] -= c * dy; ai[2] -= c * dz;                               \
+            aj[0] += c * dx; aj[1] += c * dy; aj[2] += c * dz;                               \
+            ai[3] += ws * d_ai; aj[3] += ws * d_aj;                                          \
+            ai[4] += ws * d_bi; aj[4] += ws * d_bj;                                          \
+        }                                                                                    \
+    }                                                                                        \
+    for (int64_t atom = 0; atom < n; ++atom) {                                               \
+        double s[5] = {0.0, 0.0, 0.0, 0.0, 0.0};                                             \
+        for (int t = 0; t < threads; ++t)                                                    \
+            for (int c = 0; c < 5; ++c) s[c] += acc[((int64_t)t * n + atom) * 5 + c];        \
+        if (grad_x) { grad_x[3 * atom] = (REAL)s[0]; grad_x[3 * atom + 1] = (REAL)s[1];      \
+                      grad_x[3 * atom + 2] = (REAL)s[2]; }                                   \
+        if (grad_a) grad_a[atom] = (REAL)s[3];                                               \
+        if (grad_b) grad_b[atom] = (REAL)s[4];                                               \
+    }                                                                                        \
+    free(acc);                                                                               \
+    return 0;                                                                                \
+}
+
+DEFINE_REDUCE(float, f32)
+DEFINE_REDUCE(double, f64)
+DEFINE_DIPOLE_FIELD(float, f32)
+DEFINE_DIPOLE_FIELD(double, f64)
+DEFINE_PAIR_TERM(vdw, vdw_phi, float, f32)
+DEFINE_PAIR_TERM(vdw, vdw_phi, double, f64)
+DEFINE_PAIR_TERM(ct, ct_phi, float, f32)
+DEFINE_PAIR_TERM(ct, ct_phi, double, f64)

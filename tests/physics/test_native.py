@@ -1,0 +1,139 @@
+"""The native pair kernels (pinnff.physics.native): the torch formulas' values, first and second
+derivatives (finite differences in float64), float32 agreement, and whole energies and forces of the
+liquid and of training clusters equal to the torch path's."""
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import degdme_dimer, random_multipoles
+from pinnff.physics import PhysicsSettings, PolarizationSettings, Scales, degdme_topology, prior_parameters, total_energy
+from pinnff.physics import chargetransfer, native, vdw
+from pinnff.physics.ewald import EwaldSettings
+
+pytestmark = pytest.mark.skipif(not native.available(torch.zeros(1)), reason="no working C compiler")
+
+
+@pytest.fixture(autouse=True)
+def native_on_afterwards():
+    yield
+    native.use(True)
+
+
+def _pairs(n=16, k=90, seed=0):
+    """Random pairs of ``n`` points on a spread-out line (no two closer than about 1 A) and cell shifts."""
+    g = torch.Generator().manual_seed(seed)
+    i = torch.randint(0, n, (k,), generator=g)
+    j = (i + torch.randint(1, n, (k,), generator=g)) % n
+    x = torch.arange(n, dtype=torch.float64)[:, None] * torch.tensor([1.3, 0.9, 0.7], dtype=torch.float64)
+    x = x + 0.2 * torch.rand(n, 3, generator=g, dtype=torch.float64)
+    shift = torch.where(torch.rand(k, 1, generator=g) < 0.5, 0.0, 2.0) * torch.ones(k, 3, dtype=torch.float64)
+    scale = torch.rand(k, generator=g, dtype=torch.float64)
+    scale[::7] = 0.0  # excluded pairs
+    return i, j, x, shift, scale, g
+
+
+def test_dipole_field_matches_the_torch_formula_and_its_derivatives():
+    i, j, x, _, _, g = _pairs()
+    k = len(i)
+    rv = torch.randn(3, k, generator=g, dtype=torch.float64, requires_grad=True)
+    f3 = torch.rand(k, generator=g, dtype=torch.float64, requires_grad=True)
+    f5 = torch.rand(k, generator=g, dtype=torch.float64, requires_grad=True)
+    m = torch.randn(len(x), 3, generator=g, dtype=torch.float64, requires_grad=True)
+    fast = native.dipole_field(i, j, rv, f3, f5, m)
+    slow = native.dipole_field_torch(i, j, rv, f3, f5, m)
+    assert torch.allclose(fast, slow, rtol=1e-12, atol=1e-12)
+    weight = torch.randn(len(x), 3, generator=g, dtype=torch.float64)
+    for a, b in zip(torch.autograd.grad(fast, (rv, f3, f5, m), weight), torch.autograd.grad(slow, (rv, f3, f5, m), weight)):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+    field = functools.partial(native.dipole_field, i, j)
+    assert torch.autograd.gradcheck(field, (rv, f3, f5, m))
+    assert torch.autograd.gradgradcheck(field, (rv, f3, f5, m))
+    # symmetric operator: m' . T m = m . T m'
+    other = torch.randn(len(x), 3, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        assert float((other * native.dipole_field(i, j, rv, f3, f5, m)).sum()) == pytest.approx(
+            float((m * native.dipole_field(i, j, rv, f3, f5, other)).sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("term,rule", [("vdw", "HHG"), ("vdw", "W-H"), ("ct", None)])
+@pytest.mark.parametrize("window", [(math.inf, math.inf), (3.0, 4.5)])
+def test_pair_terms_match_their_torch_formulas_and_finite_differences(term, rule, window):
+    i, j, x, shift, scale, g = _pairs()
+    n = len(x)
+    if term == "vdw":
+        a = 3.4 + 0.4 * torch.rand(n, generator=g, dtype=torch.float64)
+        b = 0.01 + 0.1 * torch.rand(n, generator=g, dtype=torch.float64)
+        formula = functools.partial(vdw._switched_pair_energies, epsilon_rule=rule,
+                                    r_on=window[0], r_off=window[1])
+        code = vdw.EPSILON_RULES[rule]
+    else:
+        a = 5.0 + 5.0 * torch.rand(n, generator=g, dtype=torch.float64)
+        b = 3.0 + torch.rand(n, generator=g, dtype=torch.float64)
+        on, off = (1e6, 2e6) if math.isinf(window[1]) else window  # the torch formula always switches
+        formula = functools.partial(chargetransfer._switched_pair_energies, r_on=on, r_off=off)
+        code = 0
+    x, a, b = (t.clone().requires_grad_(True) for t in (x, a, b))
+
+    def energies(x, a, b):
+        return native.pair_energies(term, i, j, x, shift, scale, a, b, *window, formula, code)
+
+    fast, slow = energies(x, a, b), formula(i, j, x, shift, scale, a, b)
+    assert torch.allclose(fast, slow, rtol=1e-11, atol=1e-12)
+    assert bool((fast[scale == 0] == 0).all())
+    if math.isfinite(window[1]):  # some pairs are switched, some beyond the cutoff
+        assert 0 < int((fast == 0).sum()) - int((scale == 0).sum()) < len(i)
+    weight = torch.randn(len(i), generator=g, dtype=torch.float64)
+    for p, q in zip(torch.autograd.grad(fast, (x, a, b), weight), torch.autograd.grad(slow, (x, a, b), weight)):
+        assert torch.allclose(p, q, rtol=1e-10, atol=1e-10)
+    assert torch.autograd.gradcheck(energies, (x, a, b))
+    assert torch.autograd.gradgradcheck(energies, (x, a, b))
+
+
+PME = EwaldSettings(cutoff=6.0, tolerance=1e-5, method="pme", pme_spacing=0.5)
+
+
+@pytest.mark.parametrize("kind", ["clusters", "box"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_native_and_torch_paths_give_the_same_energies_forces_and_parameter_gradients(kind, dtype):
+    """A DEGDME dimer with random multipoles, as a training cluster (all pairs, no cutoff) and in a
+    periodic box (PME, cutoffs, switches): every term, the forces and every parameter gradient."""
+    topo = degdme_topology(2)
+    params = random_multipoles(prior_parameters(2), seed=4, scale=0.5)
+    params = {k: v.to(dtype).requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v
+              for k, v in params.items()}
+    pos = torch.tensor(degdme_dimer(shift=(0.0, 0.5, 4.5)) + np.array([3.0, 3.0, 0.5]), dtype=dtype)
+    settings = PhysicsSettings(polarization=PolarizationSettings(solver="extrapolated"))
+    cell = None
+    if kind == "box":
+        settings = PhysicsSettings(cutoff=6.0, ewald=PME, scales=Scales(use_polar_groups=False),
+                                   polarization=PolarizationSettings(solver="extrapolated"))
+        cell = torch.eye(3, dtype=dtype) * 13.0
+    names = [k for k, v in params.items() if torch.is_tensor(v) and v.requires_grad]
+    results = []
+    for enabled in (True, False):
+        native.use(enabled)
+        x = pos.clone().requires_grad_(True)
+        total, parts = total_energy(x, topo, params, cell, settings=settings)
+        grads = torch.autograd.grad(total, [x] + [params[k] for k in names], allow_unused=True)
+        results.append(({k: float(v) for k, v in parts.items()}, grads))
+    (fast_parts, fast_grads), (slow_parts, slow_grads) = results
+    rel = 1e-10 if dtype == torch.float64 else 1e-5
+    for term, value in slow_parts.items():
+        assert fast_parts[term] == pytest.approx(value, rel=rel, abs=rel), term
+    for name, p, q in zip(["positions"] + names, fast_grads, slow_grads):
+        if q is None:
+            assert p is None, name
+            continue
+        assert torch.allclose(p, q, rtol=10 * rel, atol=10 * rel * (float(q.abs().max()) + 1.0)), name
+
+
+def test_switched_off_kernels_leave_the_torch_path():
+    native.use(False)
+    assert not native.available(torch.zeros(1))
+    native.use(True)
+    assert native.available(torch.zeros(1, dtype=torch.float32), torch.zeros(1, dtype=torch.float64))
+    assert not native.available(torch.zeros(1, dtype=torch.float16))
