@@ -202,11 +202,13 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-openmm", action="store_true", help="leave OpenMM out (it is a test extra)")
     parser.add_argument("--settings", help="config file whose 'md' and 'physics' sections to use (default: defaults)")
     parser.add_argument("--eager", action="store_true", help="pair kernels eager (physics.compile_kernels off)")
+    parser.add_argument("--no-native", action="store_true", help="torch formulas instead of the native C pair kernels")
     args = parser.parse_args(argv)
 
     from pinnff.config import section
     from pinnff.memory import keep_freed_memory
     from pinnff.md.commands import md_settings, short_range
+    from pinnff.physics import native
     from pinnff.physics.kernels import compile_kernels
     from pinnff.md.potential import LiquidPotential
     from pinnff.model.store import PHYSICS_KINDS, load_model
@@ -217,6 +219,7 @@ def main(argv=None) -> None:
     md, physics = section(args.settings, "md"), section(args.settings, "physics")
     dtype, device = physics_dtype(physics), args.device
     compile_kernels(physics["compile_kernels"] and not args.eager)
+    native.use(not args.no_native)
     started = time.perf_counter()
     atoms = liquid(args.molecules, seed=args.molecules)
     middle = short_range(md, md_settings(md))
@@ -232,6 +235,7 @@ def main(argv=None) -> None:
               "outer_step_fs": md["outer_step_fs"], "short_range_A": middle,
               "hydrogen_mass_amu": md["hydrogen_mass_amu"], "production": md["production"], "pinn_source": source,
               "compile_kernels": physics["compile_kernels"] and not args.eager,
+              "native_kernels": native.available(torch.zeros(1)),
               "load_average_start": load()}
     for name, potential in (("pinn", pinn), ("prior", prior)):
         timing = time_production(atoms, potential, md, device, dtype, args.steps)

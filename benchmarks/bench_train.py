@@ -105,6 +105,7 @@ def time_training(kind: str, settings: dict, train_set: list, val_set: list, gra
 def main(argv=None) -> dict:
     from pinnff.config import section
     from pinnff.memory import keep_freed_memory
+    from pinnff.physics import native
     from pinnff.physics.kernels import compile_kernels
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,6 +113,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--grad-evals", type=int, default=100, help="gradient evaluations timed (>= 100)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eager", action="store_true", help="pair kernels eager (train.compile_kernels off)")
+    parser.add_argument("--no-native", action="store_true", help="torch formulas instead of the native C pair kernels")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     if args.grad_evals < 100:
@@ -121,10 +123,11 @@ def main(argv=None) -> dict:
     settings = section(None, "train")
     settings["compile_kernels"] = settings["compile_kernels"] and not args.eager
     compile_kernels(settings["compile_kernels"])
+    native.use(not args.no_native)
     train_set, val_set = set_a_splits(dtype=getattr(torch, settings["dtype"]))
     out = {"n_train": len(train_set), "n_val": len(val_set), "grad_evals": args.grad_evals,
            "max_grad_evals": settings["max_grad_evals"], "dtype": settings["dtype"],
-           "compile_kernels": settings["compile_kernels"],
+           "compile_kernels": settings["compile_kernels"], "native_kernels": native.available(torch.zeros(1)),
            "threads": torch.get_num_threads(), "torch": torch.__version__}
     print(f"{len(train_set)} training / {len(val_set)} validation dimers, {settings['dtype']}, "
           f"{torch.get_num_threads()} thread(s), torch {torch.__version__}")

@@ -137,3 +137,28 @@ def test_switched_off_kernels_leave_the_torch_path():
     native.use(True)
     assert native.available(torch.zeros(1, dtype=torch.float32), torch.zeros(1, dtype=torch.float64))
     assert not native.available(torch.zeros(1, dtype=torch.float16))
+
+
+def test_valence_kernel_gives_the_torch_energy_and_forces_of_distorted_molecules():
+    """MMFF94 bonds, angles, stretch-bend and torsions of three distorted DEGDME molecules: the native
+    energy and forces against the torch terms' autograd, and finite differences of the kernel."""
+    from pinnff.physics.intramolecular import MMFFIntramolecular
+
+    g = torch.Generator().manual_seed(3)
+    base = np.concatenate([degdme_dimer(), degdme_dimer(shift=(9.0, 0.0, 0.0))[:23]])
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 2e-5)):
+        valence = MMFFIntramolecular("COCCOCCOC", 3, nonbonded=False).to(dtype)
+        x = (torch.tensor(base, dtype=dtype) + 0.08 * torch.randn(69, 3, generator=g, dtype=torch.float64).to(dtype))
+        x.requires_grad_(True)
+        fast = valence.valence_energy(x)
+        slow = valence(x)
+        assert float(fast) == pytest.approx(float(slow), rel=tol)
+        (f_fast,), (f_slow,) = torch.autograd.grad(fast, x), torch.autograd.grad(slow, x)
+        assert float((f_fast - f_slow).abs().max()) < tol * 10 * float(f_slow.abs().max())
+    x = x.detach().double().requires_grad_(True)
+    valence = valence.double()
+    assert torch.autograd.gradcheck(valence.valence_energy, (x,))
+    assert torch.autograd.gradgradcheck(valence.valence_energy, (x,))
+    with torch.no_grad():  # a changed parameter reaches the kernel
+        valence.bond_r0 += 0.01
+    assert float(valence.valence_energy(x)) == pytest.approx(float(valence(x)), rel=1e-10)

@@ -142,8 +142,8 @@ class LiquidPotential(torch.nn.Module):
         return self.energy_terms(positions, cell)[0]
 
     def fast_energy(self, positions: torch.Tensor) -> torch.Tensor:
-        """The valence energy (kcal/mol): the fast forces of multiple time stepping."""
-        return self.valence(positions)
+        """The valence energy (kcal/mol): the fast forces of multiple time stepping (parameters fixed)."""
+        return self.valence.valence_energy(positions)
 
     def slow_energy(self, positions: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """Everything but the valence terms (kcal/mol): PME, polarization, charge transfer, vdW and,

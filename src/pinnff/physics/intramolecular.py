@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from pinnff.errors import InputError
+from pinnff.physics import native
 
 MMFF_COULOMB = 332.0716
 BOND_K = 143.9325
@@ -30,6 +31,8 @@ STBN_K = BOND_K * np.pi / 180.0  # 2.51210
 CS = -2.0
 CB = -0.006981
 RAD2DEG = 180.0 / np.pi
+VALENCE_CONSTANTS = np.array([BOND_K, CS, ANGLE_K, CB, STBN_K, RAD2DEG], dtype=np.float64)
+"""The valence constants in the order of the native kernel (:func:`pinnff.physics.native.valence_energy`)."""
 
 
 def _angle(a, b, c):
@@ -137,6 +140,7 @@ class MMFFIntramolecular(torch.nn.Module):
         self.torsion_v = par(tors_p)
         self.vdw_rstar, self.vdw_eps = par([p[0] for p in vdw_p]), par([p[1] for p in vdw_p])
         self.charge = par(charges)
+        self._native_terms = None  # (key, tiled parameters) of valence_energy
 
     def _rep(self, value: torch.Tensor) -> torch.Tensor:
         return value.repeat((self.n_molecules,) + (1,) * (value.dim() - 1))
@@ -186,6 +190,30 @@ class MMFFIntramolecular(torch.nn.Module):
 
     VALENCE = ("bond_k", "bond_r0", "angle_k", "angle_t0", "stbn_k", "torsion_v")
     """Names of the valence parameters (one value per term of the template molecule)."""
+
+    def valence_energy(self, positions: torch.Tensor) -> torch.Tensor:
+        """The valence energy (kcal/mol, 0-d) with the parameters held fixed (no gradient reaches them):
+        the forces of MD's inner step. One native loop over the terms where
+        :func:`pinnff.physics.native.available` (the tiled parameters kept until they change), else the
+        torch terms. Only for ``nonbonded=False``."""
+        if self.nonbonded:
+            raise ValueError("valence_energy is for the valence terms alone (nonbonded=False)")
+        params = [getattr(self, name) for name in self.VALENCE]
+        if not native.available(positions, *params):
+            return self._detached_energy(positions)
+        key = (positions.dtype, positions.device, tuple(p._version for p in params), tuple(id(p) for p in params))
+        if self._native_terms is None or self._native_terms[0] != key:
+            with torch.no_grad():
+                self._native_terms = (key, (self.bond_idx, self._rep(self.bond_k), self._rep(self.bond_r0)),
+                                      (self.angle_idx, self._rep(self.angle_k), self._rep(self.angle_t0),
+                                       self._rep(self.angle_r0), self._rep(self.stbn_k)),
+                                      (self.torsion_idx, self._rep(self.torsion_v)))
+        return native.valence_energy(positions, VALENCE_CONSTANTS, *self._native_terms[1:], self._detached_energy)
+
+    def _detached_energy(self, positions: torch.Tensor) -> torch.Tensor:
+        """The torch valence energy with the parameters detached."""
+        fixed = {name: getattr(self, name).detach() for name in self.VALENCE}
+        return torch.func.functional_call(self, fixed, (positions,))
 
     def forward(self, positions: torch.Tensor, per_molecule: bool = False) -> torch.Tensor:
         """Total energy (scalar), or each molecule's (n_molecules,) with ``per_molecule``, kcal/mol."""

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 SOURCE = Path(__file__).with_name("pair_kernels.c")
 FLAGS = ("-O3", "-fopenmp", "-shared", "-fPIC")
 _state: dict = {"enabled": True, "library": None, "failed": False}
-KERNELS = ("dipole_field", "dipole_field_pair_grad", "vdw_pairs", "vdw_pairs_grad", "ct_pairs", "ct_pairs_grad")
+KERNELS = ("dipole_field", "dipole_field_pair_grad", "vdw_pairs", "vdw_pairs_grad", "ct_pairs", "ct_pairs_grad",
+           "valence")
 
 
 def use(enabled: bool) -> None:
@@ -225,3 +226,38 @@ def pair_energies(term: str, i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, 
                            None if shift is None else shift.to(dtype).contiguous(), scale.to(dtype).contiguous(),
                            a.to(dtype).contiguous(), b.to(dtype).contiguous(), int(rule), float(r_on), float(r_off),
                            formula)
+
+
+class _Valence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, constants, terms, formula):
+        energy = ctypes.c_double()
+        grad = torch.empty_like(x)
+        args = []
+        for index, *params in terms:
+            args += [ctypes.c_int64(index.shape[0]), _ptr(index), *(_ptr(p) for p in params)]
+        _call(f"valence_{_suffix(x)}", ctypes.c_int64(x.shape[0]), _ptr(x),
+              ctypes.cast(constants.ctypes.data, ctypes.c_void_p), *args, ctypes.byref(energy), _ptr(grad))
+        ctx.save_for_backward(x, grad)
+        ctx.formula = formula
+        return x.new_tensor(energy.value)
+
+    @staticmethod
+    def backward(ctx, grad_energy):
+        x, grad = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            (g,) = torch.autograd.grad(ctx.formula(x), x, grad_energy, create_graph=True)
+            return g, None, None, None
+        return grad_energy * grad, None, None, None
+
+
+def valence_energy(x: torch.Tensor, constants, bonds: tuple, angles: tuple, torsions: tuple, formula) -> torch.Tensor:
+    """MMFF94 valence energy (0-d, kcal/mol) of positions ``x`` (n, 3) A with fixed parameters, differentiable
+    in ``x``: ``bonds`` = (index (m, 2), k_b, r_0), ``angles`` = (index (m, 3), k_a, theta_0 (deg), the two
+    bonds' r_0 (m, 2), stretch-bend k (m, 2)), ``torsions`` = (index (m, 4), V (m, 3)), every parameter
+    per term instance; ``constants`` (6,) float64 numpy: bond k, cubic stretch (1/A), angle k, cubic bend
+    (1/deg), stretch-bend k, degrees per radian (:mod:`pinnff.physics.intramolecular`). ``formula(x)``, the
+    same energy in torch, serves second derivatives. Call only where :func:`available`."""
+    dtype = x.dtype
+    terms = [tuple([t[0].contiguous()] + [p.to(dtype).contiguous() for p in t[1:]]) for t in (bonds, angles, torsions)]
+    return _Valence.apply(x.contiguous(), constants, terms, formula)

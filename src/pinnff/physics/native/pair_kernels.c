@@ -26,6 +26,10 @@
  * zero scale give 0. Charge transfer (pinnff.physics.chargetransfer) has the same shape with
  * sqrt|A_i A_j| exp(-(B_i + B_j) r / 2). The backward pass takes dL/dE per pair and returns
  * dL/dx (n, 3) and the gradients of both per-atom parameters (n,), accumulated per atom.
+ *
+ * MMFF94 valence terms (pinnff.physics.intramolecular, the inner step of multiple time stepping):
+ * bonds, angles, stretch-bend and torsions of fixed parameters, energy and dE/dx in one pass
+ * (single thread: a few thousand terms).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -252,6 +256,89 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
     return 0;                                                                                \
 }
 
+
+static inline void sub3(const double *a, const double *b, double *out) {
+    out[0] = a[0] - b[0]; out[1] = a[1] - b[1]; out[2] = a[2] - b[2];
+}
+static inline double dot3(const double *a, const double *b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+static inline void cross3(const double *a, const double *b, double *out) {
+    out[0] = a[1] * b[2] - a[2] * b[1]; out[1] = a[2] * b[0] - a[0] * b[2]; out[2] = a[0] * b[1] - a[1] * b[0];
+}
+
+/* constants: bond k (143.9325), cubic stretch cs (1/A), angle k, cubic bend cb (1/deg), stretch-bend k,
+ * degrees per radian. Angles in degrees as MMFF94 defines them; torsions by their dihedral (rad). */
+#define DEFINE_VALENCE(REAL, SUFFIX)                                                         \
+int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,                    \
+                     int64_t nb, const int64_t *bonds, const REAL *kb, const REAL *r0,      \
+                     int64_t na, const int64_t *angles, const REAL *ka, const REAL *t0,     \
+                     const REAL *ar0, const REAL *kba,                                      \
+                     int64_t nt, const int64_t *tors, const REAL *v,                        \
+                     double *energy, REAL *grad_out) {                                      \
+    const double BK = constants[0], CS = constants[1], AK = constants[2], CB = constants[3],  \
+                 SK = constants[4], DEG = constants[5];                                     \
+    double *g = (double *)calloc((size_t)n * 3, sizeof(double));                             \
+    if (!g) return 1;                                                                        \
+    double e = 0.0;                                                                          \
+    for (int64_t t = 0; t < nb; ++t) {                                                       \
+        int64_t i = bonds[2 * t], j = bonds[2 * t + 1];                                      \
+        double d[3] = {xr[3 * j] - xr[3 * i], xr[3 * j + 1] - xr[3 * i + 1], xr[3 * j + 2] - xr[3 * i + 2]}; \
+        double r = sqrt(dot3(d, d)), dr = r - r0[t], k = kb[t];                              \
+        double poly = 1.0 + CS * dr + 7.0 / 12.0 * CS * CS * dr * dr;                        \
+        e += 0.5 * BK * k * dr * dr * poly;                                                  \
+        double de = BK * k * dr * poly + 0.5 * BK * k * dr * dr * (CS + 7.0 / 6.0 * CS * CS * dr); \
+        for (int c = 0; c < 3; ++c) { g[3 * j + c] += de * d[c] / r; g[3 * i + c] -= de * d[c] / r; } \
+    }                                                                                        \
+    for (int64_t t = 0; t < na; ++t) {                                                       \
+        int64_t a = angles[3 * t], b = angles[3 * t + 1], c = angles[3 * t + 2];             \
+        double xa[3], xb[3], xc[3], u[3], w[3];                                              \
+        for (int q = 0; q < 3; ++q) { xa[q] = xr[3 * a + q]; xb[q] = xr[3 * b + q]; xc[q] = xr[3 * c + q]; } \
+        sub3(xa, xb, u); sub3(xc, xb, w);                                                    \
+        double lu = sqrt(dot3(u, u)), lw = sqrt(dot3(w, w));                                 \
+        double cs = dot3(u, w) / (lu * lw);                                                  \
+        double clamped = cs > 1.0 ? 1.0 : (cs < -1.0 ? -1.0 : cs);                           \
+        double theta = acos(clamped) * DEG, dt = theta - t0[t];                              \
+        double dri = lu - ar0[2 * t], drk = lw - ar0[2 * t + 1];                             \
+        double k = ka[t], k1 = kba[2 * t], k2 = kba[2 * t + 1];                              \
+        e += 0.5 * AK * k * dt * dt * (1.0 + CB * dt) + SK * (k1 * dri + k2 * drk) * dt;     \
+        double de_dt = AK * k * dt * (1.0 + CB * dt) + 0.5 * AK * k * dt * dt * CB            \
+                       + SK * (k1 * dri + k2 * drk);                                         \
+        double de_lu = SK * k1 * dt, de_lw = SK * k2 * dt;                                   \
+        double s2 = 1.0 - clamped * clamped;                                                 \
+        double de_cos = (cs > -1.0 && cs < 1.0 && s2 > 0.0) ? -de_dt * DEG / sqrt(s2) : 0.0; \
+        for (int q = 0; q < 3; ++q) {                                                        \
+            double gu = de_cos * (w[q] / (lu * lw) - cs * u[q] / (lu * lu)) + de_lu * u[q] / lu; \
+            double gw = de_cos * (u[q] / (lu * lw) - cs * w[q] / (lw * lw)) + de_lw * w[q] / lw; \
+            g[3 * a + q] += gu; g[3 * c + q] += gw; g[3 * b + q] -= gu + gw;                 \
+        }                                                                                    \
+    }                                                                                        \
+    for (int64_t t = 0; t < nt; ++t) {                                                       \
+        int64_t a = tors[4 * t], b = tors[4 * t + 1], c = tors[4 * t + 2], d = tors[4 * t + 3]; \
+        double xa[3], xb[3], xc[3], xd[3], F[3], G[3], H[3], A[3], B[3], BA[3];              \
+        for (int q = 0; q < 3; ++q) { xa[q] = xr[3 * a + q]; xb[q] = xr[3 * b + q];          \
+                                      xc[q] = xr[3 * c + q]; xd[q] = xr[3 * d + q]; }        \
+        sub3(xa, xb, F); sub3(xb, xc, G); sub3(xd, xc, H);                                   \
+        cross3(F, G, A); cross3(H, G, B);                                                    \
+        double a2 = dot3(A, A), b2 = dot3(B, B), lg = sqrt(dot3(G, G));                      \
+        cross3(B, A, BA);                                                                    \
+        double phi = atan2(dot3(BA, G) / lg, dot3(A, B));                                    \
+        double v1 = v[3 * t], v2 = v[3 * t + 1], v3 = v[3 * t + 2];                          \
+        e += 0.5 * (v1 * (1.0 + cos(phi)) + v2 * (1.0 - cos(2.0 * phi)) + v3 * (1.0 + cos(3.0 * phi))); \
+        double de = 0.5 * (-v1 * sin(phi) + 2.0 * v2 * sin(2.0 * phi) - 3.0 * v3 * sin(3.0 * phi)); \
+        double fg = dot3(F, G), hg = dot3(H, G);                                             \
+        for (int q = 0; q < 3; ++q) {                                                        \
+            double ga = -lg / a2 * A[q], gd = lg / b2 * B[q];                                \
+            double gb = lg / a2 * A[q] + fg / (a2 * lg) * A[q] - hg / (b2 * lg) * B[q];      \
+            double gc = -lg / b2 * B[q] - fg / (a2 * lg) * A[q] + hg / (b2 * lg) * B[q];     \
+            g[3 * a + q] += de * ga; g[3 * b + q] += de * gb;                                \
+            g[3 * c + q] += de * gc; g[3 * d + q] += de * gd;                                \
+        }                                                                                    \
+    }                                                                                        \
+    *energy = e;                                                                             \
+    for (int64_t q = 0; q < 3 * n; ++q) grad_out[q] = (REAL)g[q];                            \
+    free(g);                                                                                 \
+    return 0;                                                                                \
+}
+
 DEFINE_REDUCE(float, f32)
 DEFINE_REDUCE(double, f64)
 DEFINE_DIPOLE_FIELD(float, f32)
@@ -260,3 +347,5 @@ DEFINE_PAIR_TERM(vdw, vdw_phi, float, f32)
 DEFINE_PAIR_TERM(vdw, vdw_phi, double, f64)
 DEFINE_PAIR_TERM(ct, ct_phi, float, f32)
 DEFINE_PAIR_TERM(ct, ct_phi, double, f64)
+DEFINE_VALENCE(float, f32)
+DEFINE_VALENCE(double, f64)
