@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from pinnff.physics import damping
+from pinnff.physics import damping, native
 from pinnff.physics.electrostatics import Electrostatics, pair_invariants
 from pinnff.physics.kernels import fused
 from pinnff.physics.pairs import PairList, Segments, energy_sum
@@ -85,10 +85,22 @@ def row_pair_energy(r, f, rv, a_i, a_k, cp_i, cp_k, cp_scale, rr):
                                  a_k[4:13].reshape(3, 3, -1), a_i[0], a_k[0], cp, rr)
 
 
+def _native_formula(i, j, rv, f, rows, core, alpha, cp_scale) -> torch.Tensor:
+    """The pair energies (k,) of :func:`native.multipole_pairs` (same arguments) in torch: its second derivatives."""
+    r = torch.linalg.norm(rv, dim=0)
+    table = rows.T
+    cp_i = cp_k = None
+    if cp_scale is not None:
+        core_alpha = torch.stack([core, alpha])
+        cp_i, cp_k = core_alpha.index_select(1, i), core_alpha.index_select(1, j)
+    return row_pair_energy(r, f, rv, table.index_select(1, i), table.index_select(1, j), cp_i, cp_k, cp_scale,
+                           radial(r))
+
+
 def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype, switch: tuple[float, float] | None):
     """Geometry-only pieces of the pair energy: the pairs that interact (non-zero scale; all under
     Ewald), their scales (k,), :func:`radial` powers and the radial factors ``f`` of
-    :func:`multipole_pair_energy`; with a ``switch`` (on, off) A the scales and factors carry
+    :func:`multipole_pair_energy` as rows (5, k); with a ``switch`` (on, off) A the scales and factors carry
     :func:`damping.quintic_taper`, so that every pair's whole energy fades out."""
     from pinnff.physics import ewald as ew
 
@@ -104,7 +116,7 @@ def _pair_factors(geo, topology: Topology, scales: Scales, ewald, dtype, switch:
     if switch is not None:
         taper = damping.quintic_taper(geo.r, *switch)
         scale, f = scale * taper, [taper * x for x in f]
-    return geo, scale, rr, f
+    return geo, scale, rr, torch.stack(f)
 
 
 def pair_sum_energy(shared: Electrostatics, params: dict, cutoff: float | None, *, penetration: bool = True,
@@ -121,6 +133,11 @@ def pair_sum_energy(shared: Electrostatics, params: dict, cutoff: float | None, 
     geo, scale, rr, f = geo.cached(("multipole", id(topology), scales, ewald, window),
                                    lambda: _pair_factors(geo, topology, scales, ewald, shared.positions.dtype, window))
     i, k, r = geo.i, geo.j, geo.r
+    if native.available(r, shared.atom_rows):
+        core, alpha = (params["cp_core"], params["cp_alpha"]) if penetration else (None, None)
+        e = native.multipole_pairs(i, k, geo.components(), f, shared.atom_rows.T, core, alpha,
+                                   scale if penetration else None, _native_formula)
+        return COULOMB * energy_sum(e, i, segments)
     cp_i = cp_k = None
     if penetration:
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)

@@ -113,6 +113,14 @@ def permanent_field_pairs(rv, a_i, a_k, factors: list) -> list:
             for f3, f5, f7 in factors]
 
 
+def _field_formula(i, j, rv, factors, rows) -> torch.Tensor:
+    """The field (n, 3) of :func:`native.permanent_field` (same arguments) in torch: its second derivatives."""
+    table = rows.T
+    f_i, f_k = permanent_field_pairs(rv, table.index_select(1, i), table.index_select(1, j), [tuple(factors)])[0]
+    field = torch.zeros(3, rows.shape[0], dtype=f_i.dtype, device=f_i.device)
+    return field.index_add(1, i, f_i).index_add(1, j, f_k).T
+
+
 def _static_factors(geo, topology: Topology, scales: Scales, ewald, dtype) -> dict:
     """Geometry-only pieces of the polarization pairs: ``geo`` the pairs that couple (all under
     Ewald), ``same_dp`` whether the d and p fields coincide, ``field`` (index of the pairs of
@@ -214,8 +222,14 @@ class _Geometry:
         """Damped permanent fields (n, 3) e/A^2 of the lab-frame multipoles: (E_d, E_p)."""
         q, d, Q = self.shared.q, self.shared.d, self.shared.Q
         geo = self.field_geo
-        fields = [self._accumulate(pair, geo) for pair in permanent_field_pairs(
-            geo.components(), *self.shared.pair_rows(geo), [self.f_d] if self.same_dp else [self.f_d, self.f_p])]
+        sets = [self.f_d] if self.same_dp else [self.f_d, self.f_p]
+        if native.available(geo.r, self.shared.atom_rows):
+            rows = self.shared.atom_rows.T
+            fields = [native.permanent_field(geo.i, geo.j, geo.components(), torch.stack(f), rows, _field_formula)
+                      for f in sets]
+        else:
+            fields = [self._accumulate(pair, geo)
+                      for pair in permanent_field_pairs(geo.components(), *self.shared.pair_rows(geo), sets)]
         e_d, e_p = fields[0], fields[-1]
         if self.ewald is not None:
             from pinnff.physics import ewald as ew

@@ -10,7 +10,7 @@ whose backward is the analytic gradient (first order; under ``create_graph``
 the backward runs the torch formula, so higher derivatives stay exact).
 
 The C source is compiled once per machine with the system C compiler
-(``cc -O3 -fopenmp``) into ``$PINNFF_CACHE_DIR`` (default ``~/.cache/pinnff``),
+(``cc -O3 -fno-math-errno -fopenmp``) into ``$PINNFF_CACHE_DIR`` (default ``~/.cache/pinnff``),
 under a name that hashes the source, flags and compiler, written atomically
 (concurrent jobs are safe). Where no compiler works, or for CUDA tensors,
 callers run their torch formula instead (one warning per process);
@@ -35,10 +35,10 @@ import torch
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("pair_kernels.c")
-FLAGS = ("-O3", "-fopenmp", "-shared", "-fPIC")
+FLAGS = ("-O3", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC")
 _state: dict = {"enabled": True, "library": None, "failed": False}
 KERNELS = ("dipole_field", "dipole_field_pair_grad", "vdw_pairs", "vdw_pairs_grad", "ct_pairs", "ct_pairs_grad",
-           "valence")
+           "valence", "multipole_pairs", "permanent_field")
 
 
 def use(enabled: bool) -> None:
@@ -261,3 +261,93 @@ def valence_energy(x: torch.Tensor, constants, bonds: tuple, angles: tuple, tors
     dtype = x.dtype
     terms = [tuple([t[0].contiguous()] + [p.to(dtype).contiguous() for p in t[1:]]) for t in (bonds, angles, torsions)]
     return _Valence.apply(x.contiguous(), constants, terms, formula)
+
+
+class _MultipolePairs(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, i, j, rv, f, rows, core, alpha, cp_scale, formula):
+        ctx.save_for_backward(i, j, rv, f, rows, core, alpha, cp_scale)
+        ctx.formula = formula
+        energy = torch.empty_like(f[0])
+        _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
+              _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), None, _ptr(energy),
+              *([None] * 6), ctypes.c_int(torch.get_num_threads()))
+        return energy
+
+    @staticmethod
+    def backward(ctx, grad_e):
+        i, j, rv, f, rows, core, alpha, cp_scale = ctx.saved_tensors
+        inputs = (rv, f, rows, core, alpha, cp_scale)
+        need = ctx.needs_input_grad[2:8]
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            wanted = [t for t, n in zip(inputs, need) if n]
+            grads = iter(torch.autograd.grad(ctx.formula(i, j, *inputs), wanted, grad_e, create_graph=True))
+            return (None, None, *(next(grads) if n else None for n in need), None)
+        grad_e = grad_e.contiguous()  # kept alive for the call
+        # every pair gradient is written by the kernel; the per-atom ones only where asked for
+        grads = [torch.empty_like(rv), torch.empty_like(f)] + [
+            torch.empty_like(t) if t is not None and n else None for t, n in zip(inputs[2:], need[2:])]
+        if cp_scale is not None and grads[5] is None:
+            grads[5] = torch.empty_like(cp_scale)
+        _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
+              _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), _ptr(grad_e), None,
+              *(_ptr(g) for g in grads), ctypes.c_int(torch.get_num_threads()))
+        return (None, None, *(g if n else None for g, n in zip(grads, need)), None)
+
+
+def multipole_pairs(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f: torch.Tensor, rows: torch.Tensor,
+                    core: torch.Tensor | None, alpha: torch.Tensor | None, cp_scale: torch.Tensor | None,
+                    formula) -> torch.Tensor:
+    """Permanent-multipole pair energies (k,) e^2/A of pairs ``i``, ``j`` (k,) at ``rv`` (3, k) = x_j - x_i A
+    (:func:`pinnff.physics.multipole.multipole_pair_energy`): radial factors ``f`` (5, k) (screening and
+    scale included), per-atom ``rows`` (n, 13) (charge, dipole, Q = Theta/3 row by row), with GORDON2
+    penetration the cores ``core`` and exponents ``alpha`` (n,) and the pair scales ``cp_scale`` (k,)
+    (all None: none). Differentiable in every tensor; ``formula`` (the same arguments but ``formula``,
+    in torch) serves second derivatives. Call only where :func:`available`."""
+    dtype = rv.dtype
+    cast = [None if t is None else t.to(dtype).contiguous() for t in (core, alpha, cp_scale)]
+    if (cast[2] is None) != (cast[0] is None) or (cast[0] is None) != (cast[1] is None):
+        raise ValueError("charge penetration needs core, alpha and cp_scale together")
+    return _MultipolePairs.apply(i.contiguous(), j.contiguous(), rv.contiguous(), f.to(dtype).contiguous(),
+                                 rows.to(dtype).contiguous(), *cast, formula)
+
+
+class _PermanentField(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, i, j, rv, factors, rows, formula):
+        ctx.save_for_backward(i, j, rv, factors, rows)
+        ctx.formula = formula
+        field = rows.new_empty(rows.shape[0], 3)
+        _call(f"permanent_field_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
+              _ptr(j), _ptr(rv), _ptr(factors), _ptr(rows), None, _ptr(field), None, None, None,
+              ctypes.c_int(torch.get_num_threads()))
+        return field
+
+    @staticmethod
+    def backward(ctx, g):
+        i, j, rv, factors, rows = ctx.saved_tensors
+        need = ctx.needs_input_grad[2:5]
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            inputs = (rv, factors, rows)
+            wanted = [t for t, n in zip(inputs, need) if n]
+            grads = iter(torch.autograd.grad(ctx.formula(i, j, *inputs), wanted, g, create_graph=True))
+            return (None, None, *(next(grads) if n else None for n in need), None)
+        g = g.contiguous()
+        grad_rv, grad_factors = torch.empty_like(rv), torch.empty_like(factors)
+        grad_rows = torch.empty_like(rows) if need[2] else None
+        _call(f"permanent_field_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
+              _ptr(j), _ptr(rv), _ptr(factors), _ptr(rows), _ptr(g), None, _ptr(grad_rv), _ptr(grad_factors),
+              _ptr(grad_rows), ctypes.c_int(torch.get_num_threads()))
+        return (None, None, grad_rv if need[0] else None, grad_factors if need[1] else None, grad_rows, None)
+
+
+def permanent_field(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, factors: torch.Tensor, rows: torch.Tensor,
+                    formula) -> torch.Tensor:
+    """Field (n, 3) e/A^2 of the permanent multipoles ``rows`` (n, 13) (charge, dipole, Q = Theta/3 row by row)
+    over pairs ``i``, ``j`` (k,) at ``rv`` (3, k) = x_j - x_i A with radial factors ``factors`` (3, k) of
+    1/r^3, 3/r^5, 15/r^7 (damping and scale included): at each pair's i of j's multipoles and at j of
+    i's. Differentiable in ``rv``, ``factors`` and ``rows``; ``formula`` (the same arguments but
+    ``formula``, in torch) serves second derivatives. Call only where :func:`available`."""
+    dtype = rv.dtype
+    return _PermanentField.apply(i.contiguous(), j.contiguous(), rv.contiguous(), factors.to(dtype).contiguous(),
+                                 rows.to(dtype).contiguous(), formula)

@@ -27,6 +27,19 @@
  * sqrt|A_i A_j| exp(-(B_i + B_j) r / 2). The backward pass takes dL/dE per pair and returns
  * dL/dx (n, 3) and the gradients of both per-atom parameters (n,), accumulated per atom.
  *
+ * Permanent multipoles (pinnff.physics.multipole): the pair energy of Tinker's empole with
+ * GORDON2 charge penetration, per pair (e^2/A; the caller multiplies by 332.0637), from the
+ * atoms' rows (n, 13): charge, dipole (3), Q = Theta/3 row by row (9); the radial factors f
+ * (5, k) of 1, 1/r^3, 3/r^5, 15/r^7, 105/r^9 (screening and scale included, from the caller);
+ * with penetration the cores z and exponents alpha (n,) and the pair scales (k,). The backward
+ * pass is the forward's reverse-mode adjoint, written out term by term.
+ *
+ * Permanent field (polarization): the field at i of atom j's multipoles and at j of i's, from the
+ * rows and the damped radial factors (3, k) of 1/r^3, 3/r^5, 15/r^7, accumulated per atom:
+ *     f_i = -r (f3 q_j - f5 d_j.r + f7 r.Q_j.r) - f3 d_j + 2 f5 Q_j r
+ *     f_j =  r (f3 q_i + f5 d_i.r + f7 r.Q_i.r) - f3 d_i - 2 f5 Q_i r
+ * with its adjoint for the backward pass.
+ *
  * MMFF94 valence terms (pinnff.physics.intramolecular, the inner step of multiple time stepping):
  * bonds, angles, stretch-bend and torsions of fixed parameters, energy and dE/dx in one pass
  * (single thread: a few thousand terms).
@@ -339,6 +352,295 @@ int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,        
     return 0;                                                                                \
 }
 
+
+/* GORDON2 deficits l_n - 1 of one exponent (core-valence, n = 0..2) at x = alpha r (e = exp(-x)), and d/dx. */
+static inline void cp_core_deficits(double x, double e, double *d, double *dd) {
+    double x2 = x * x;
+    d[0] = -e; d[1] = -(1.0 + x) * e; d[2] = -(1.0 + x + x2 / 3.0) * e;
+    dd[0] = e; dd[1] = x * e; dd[2] = (x + x2) / 3.0 * e;
+}
+
+/* -P_n(x) e of the unequal-exponent valence-valence factors (n = 0..4) at e = exp(-x), and d/dx. */
+static inline void cp_vv_pieces(double x, double e, double *d, double *dd) {
+    double x2 = x * x, x3 = x2 * x, x4 = x2 * x2;
+    d[0] = -e; d[1] = -(1.0 + x) * e; d[2] = -(1.0 + x + x2 / 3.0) * e;
+    d[3] = -(1.0 + x + 0.4 * x2 + x3 / 15.0) * e;
+    d[4] = -(1.0 + x + 3.0 * x2 / 7.0 + 2.0 * x3 / 21.0 + x4 / 105.0) * e;
+    dd[0] = e; dd[1] = x * e; dd[2] = (x + x2) / 3.0 * e; dd[3] = (0.2 * x + 0.2 * x2 + x3 / 15.0) * e;
+    dd[4] = (x / 7.0 + x2 / 7.0 + 2.0 * x3 / 35.0 + x4 / 105.0) * e;
+}
+
+/* Valence-valence deficits v (n = 0..4) of exponents ai, ak at r (ei, ek = exp(-ai r), exp(-ak r))
+ * with dv/dr, dv/dai, dv/dak. */
+static inline void cp_vv_deficits(double r, double ai, double ak, double ei, double ek, double *v, double *vr,
+                                  double *va, double *vk) {
+    if (fabs(ai - ak) < 1.0e-3) { /* equal-exponent limit, in ai (damping.EQUAL_ALPHA_TOL) */
+        double x = ai * r, e = ei, x2 = x * x, x3 = x2 * x, x4 = x2 * x2, x5 = x4 * x;
+        double base = 1.0 + x + 0.5 * x2;
+        double P[5] = {1.0 + 0.5 * x, base, base + x3 / 6.0, base + x3 / 6.0 + x4 / 30.0,
+                       base + x3 / 6.0 + 4.0 * x4 / 105.0 + x5 / 210.0};
+        double dP[5] = {0.5 + 0.5 * x, 0.5 * x2, x3 / 6.0, (x3 + x4) / 30.0, x3 / 70.0 + x4 / 70.0 + x5 / 210.0};
+        for (int n = 0; n < 5; ++n) {
+            v[n] = -P[n] * e; vr[n] = dP[n] * e * ai; va[n] = dP[n] * e * r; vk[n] = 0.0;
+        }
+        return;
+    }
+    double ai2 = ai * ai, ak2 = ak * ak, den = ak2 - ai2, den2 = den * den;
+    double ti = ak2 / den, tk = -ai2 / den;
+    double ti_a = 2.0 * ai * ak2 / den2, ti_k = -2.0 * ak * ai2 / den2;
+    double tk_a = -2.0 * ai * ak2 / den2, tk_k = 2.0 * ak * ai2 / den2;
+    double di[5], ddi[5], dk[5], ddk[5];
+    cp_vv_pieces(ai * r, ei, di, ddi);
+    cp_vv_pieces(ak * r, ek, dk, ddk);
+    for (int n = 0; n < 5; ++n) {
+        v[n] = ti * di[n] + tk * dk[n];
+        vr[n] = ti * ddi[n] * ai + tk * ddk[n] * ak;
+        va[n] = ti_a * di[n] + ti * ddi[n] * r + tk_a * dk[n];
+        vk[n] = ti_k * di[n] + tk_k * dk[n] + tk * ddk[n] * r;
+    }
+}
+
+
+#define DEFINE_MULTIPOLE(REAL, SUFFIX)                                                       \
+int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int64_t *pj,    \
+                             const REAL *rv, const REAL *f, const REAL *rows,               \
+                             const REAL *core, const REAL *alpha, const REAL *cp_scale,     \
+                             const REAL *grad_e, REAL *energy, REAL *grad_rv, REAL *grad_f,  \
+                             REAL *grad_rows, REAL *grad_core, REAL *grad_alpha,            \
+                             REAL *grad_cp_scale, int threads) {                            \
+    /* forward (grad_e NULL): energy (k,); backward: the gradients of sum(grad_e * energy) */ \
+    if (threads < 1) threads = 1;                                                            \
+    int backward = grad_e != NULL, cp = cp_scale != NULL;                                    \
+    double *acc = NULL;                                                                      \
+    if (backward) {                                                                          \
+        acc = (double *)calloc((size_t)threads * (size_t)n * 15, sizeof(double));            \
+        if (!acc) return 1;                                                                  \
+    }                                                                                        \
+    _Pragma("omp parallel num_threads(threads)")                                             \
+    {                                                                                        \
+        int t = 0, nt = 1;                                                                   \
+        PINNFF_THREAD_ID(t, nt);                                                             \
+        double *a = backward ? acc + (int64_t)t * n * 15 : NULL; /* rows (13), core, alpha */ \
+        int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
+        for (int64_t p = lo; p < hi; ++p) {                                                  \
+            int64_t i = pi[p], j = pj[p];                                                    \
+            const REAL *ri = rows + 13 * i, *rk = rows + 13 * j;                             \
+            double R[3] = {rv[p], rv[k + p], rv[2 * k + p]};                                 \
+            double ci = ri[0], ck = rk[0], di[3], dk[3], Qi[9], Qk[9], qi_r[3], qk_r[3];     \
+            for (int c = 0; c < 3; ++c) { di[c] = ri[1 + c]; dk[c] = rk[1 + c]; }            \
+            for (int c = 0; c < 9; ++c) { Qi[c] = ri[4 + c]; Qk[c] = rk[4 + c]; }            \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                qi_r[c] = Qi[3 * c] * R[0] + Qi[3 * c + 1] * R[1] + Qi[3 * c + 2] * R[2];    \
+                qk_r[c] = Qk[3 * c] * R[0] + Qk[3 * c + 1] * R[1] + Qk[3 * c + 2] * R[2];    \
+            }                                                                                \
+            double dir = dot3(di, R), dkr = dot3(dk, R), dik = dot3(di, dk);                 \
+            double qir = dot3(qi_r, R), qkr = dot3(qk_r, R), qik = dot3(qi_r, qk_r);         \
+            double diqk = dot3(di, qk_r), dkqi = dot3(dk, qi_r), qiqk = 0.0;                 \
+            for (int c = 0; c < 9; ++c) qiqk += Qi[c] * Qk[c];                               \
+            double t1 = ci * ck, t2 = ck * dir - ci * dkr + dik;                             \
+            double t3mm = -dir * dkr + 2.0 * (dkqi - diqk + qiqk);                           \
+            double t3 = ci * qkr + ck * qir + t3mm, t4 = dir * qkr - dkr * qir - 4.0 * qik;   \
+            double t5 = qir * qkr;                                                           \
+            double F[5] = {f[p], f[k + p], f[2 * k + p], f[3 * k + p], f[4 * k + p]};        \
+            double e = t1 * F[0] + t2 * F[1] + t3 * F[2] + t4 * F[3] + t5 * F[4];            \
+            double r = 0.0, rr[5], gi[3] = {0, 0, 0}, gk[3] = {0, 0, 0}, gv[5] = {0, 0, 0, 0, 0}; \
+            double zi = 0.0, zk = 0.0, vi = 0.0, vk = 0.0, s = 0.0, ai_ = 0.0, ak_ = 0.0;    \
+            double cdi[3], cddi[3], cdk[3], cddk[3], vvd[5], vvr[5], vva[5], vvk[5];         \
+            if (cp) {                                                                        \
+                r = sqrt(dot3(R, R));                                                        \
+                double r1 = 1.0 / r, r2 = r1 * r1;                                           \
+                rr[0] = r1; rr[1] = r1 * r2; rr[2] = 3.0 * rr[1] * r2; rr[3] = 5.0 * rr[2] * r2; \
+                rr[4] = 7.0 * rr[3] * r2;                                                    \
+                zi = core[i]; zk = core[j]; vi = ci - zi; vk = ck - zk; s = cp_scale[p];     \
+                ai_ = alpha[i]; ak_ = alpha[j];                                              \
+                double ei = exp(-ai_ * r), ek = exp(-ak_ * r);                               \
+                cp_core_deficits(ai_ * r, ei, cdi, cddi);                                    \
+                cp_core_deficits(ak_ * r, ek, cdk, cddk);                                    \
+                cp_vv_deficits(r, ai_, ak_, ei, ek, vvd, vvr, vva, vvk);                     \
+                for (int m = 0; m < 3; ++m) { gi[m] = s * cdi[m] * rr[m]; gk[m] = s * cdk[m] * rr[m]; } \
+                for (int m = 0; m < 5; ++m) gv[m] = s * vvd[m] * rr[m];                      \
+                e += zk * (vi * gi[0] + dir * gi[1] + qir * gi[2]);                          \
+                e += zi * (vk * gk[0] - dkr * gk[1] + qkr * gk[2]);                          \
+                e += vi * vk * gv[0] + (vk * dir - vi * dkr + dik) * gv[1]                   \
+                     + (vi * qkr + vk * qir + t3mm) * gv[2] + t4 * gv[3] + t5 * gv[4];        \
+            }                                                                                \
+            if (!backward) { energy[p] = (REAL)e; continue; }                                \
+            double w = grad_e[p];                                                            \
+            if (w == 0.0) {                                                                  \
+                for (int m = 0; m < 5; ++m) grad_f[m * k + p] = 0;                           \
+                for (int c = 0; c < 3; ++c) grad_rv[c * k + p] = 0;                          \
+                if (cp && grad_cp_scale) grad_cp_scale[p] = 0;                               \
+                continue;                                                                    \
+            }                                                                                \
+            grad_f[p] = (REAL)(w * t1); grad_f[k + p] = (REAL)(w * t2);                      \
+            grad_f[2 * k + p] = (REAL)(w * t3); grad_f[3 * k + p] = (REAL)(w * t4);          \
+            grad_f[4 * k + p] = (REAL)(w * t5);                                              \
+            double a_t1 = w * F[0], a_t2 = w * F[1], a_t3 = w * F[2], a_t4 = w * F[3], a_t5 = w * F[4]; \
+            double a_ci = 0, a_ck = 0, a_zi = 0, a_zk = 0, a_vi = 0, a_vk = 0, a_t3mm = 0;   \
+            double a_dir = 0, a_dkr = 0, a_dik = 0, a_qir = 0, a_qkr = 0;                    \
+            double a_r = 0, a_ai = 0, a_ak = 0, a_s = 0;                                     \
+            if (cp) {                                                                        \
+                a_zk += w * (vi * gi[0] + dir * gi[1] + qir * gi[2]);                        \
+                a_vi += w * zk * gi[0]; a_dir += w * zk * gi[1]; a_qir += w * zk * gi[2];    \
+                double a_gi[3] = {w * zk * vi, w * zk * dir, w * zk * qir};                  \
+                a_zi += w * (vk * gk[0] - dkr * gk[1] + qkr * gk[2]);                        \
+                a_vk += w * zi * gk[0]; a_dkr -= w * zi * gk[1]; a_qkr += w * zi * gk[2];    \
+                double a_gk[3] = {w * zi * vk, -w * zi * dkr, w * zi * qkr};                 \
+                a_vi += w * (vk * gv[0] - dkr * gv[1] + qkr * gv[2]);                        \
+                a_vk += w * (vi * gv[0] + dir * gv[1] + qir * gv[2]);                        \
+                a_dir += w * vk * gv[1]; a_dkr -= w * vi * gv[1]; a_dik += w * gv[1];        \
+                a_qkr += w * vi * gv[2]; a_qir += w * vk * gv[2]; a_t3mm += w * gv[2];       \
+                a_t4 += w * gv[3]; a_t5 += w * gv[4];                                        \
+                double a_gv[5] = {w * vi * vk, w * (vk * dir - vi * dkr + dik),              \
+                                  w * (vi * qkr + vk * qir + t3mm), w * t4, w * t5};         \
+                for (int m = 0; m < 3; ++m) {                                                \
+                    double drr = -(2.0 * m + 1.0) * rr[m] / r;                               \
+                    a_s += a_gi[m] * cdi[m] * rr[m] + a_gk[m] * cdk[m] * rr[m];              \
+                    a_r += a_gi[m] * s * (cddi[m] * ai_ * rr[m] + cdi[m] * drr)              \
+                         + a_gk[m] * s * (cddk[m] * ak_ * rr[m] + cdk[m] * drr);             \
+                    a_ai += a_gi[m] * s * cddi[m] * r * rr[m];                               \
+                    a_ak += a_gk[m] * s * cddk[m] * r * rr[m];                               \
+                }                                                                            \
+                for (int m = 0; m < 5; ++m) {                                                \
+                    double drr = -(2.0 * m + 1.0) * rr[m] / r;                               \
+                    a_s += a_gv[m] * vvd[m] * rr[m];                                         \
+                    a_r += a_gv[m] * s * (vvr[m] * rr[m] + vvd[m] * drr);                    \
+                    a_ai += a_gv[m] * s * vva[m] * rr[m];                                    \
+                    a_ak += a_gv[m] * s * vvk[m] * rr[m];                                    \
+                }                                                                            \
+                a_ci += a_vi; a_zi -= a_vi; a_ck += a_vk; a_zk -= a_vk;                      \
+            }                                                                                \
+            a_ci += a_t1 * ck - a_t2 * dkr + a_t3 * qkr;                                     \
+            a_ck += a_t1 * ci + a_t2 * dir + a_t3 * qir;                                     \
+            a_dir += a_t2 * ck; a_dkr -= a_t2 * ci; a_dik += a_t2;                           \
+            a_qkr += a_t3 * ci; a_qir += a_t3 * ck; a_t3mm += a_t3;                          \
+            a_dir -= a_t3mm * dkr; a_dkr -= a_t3mm * dir;                                    \
+            double a_dkqi = 2.0 * a_t3mm, a_diqk = -2.0 * a_t3mm, a_qiqk = 2.0 * a_t3mm;     \
+            a_dir += a_t4 * qkr; a_qkr += a_t4 * dir; a_dkr -= a_t4 * qir; a_qir -= a_t4 * dkr; \
+            double a_qik = -4.0 * a_t4;                                                      \
+            a_qir += a_t5 * qkr; a_qkr += a_t5 * qir;                                        \
+            double a_R[3], a_di[3], a_dk[3], a_qi_r[3], a_qk_r[3];                           \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                a_di[c] = a_dir * R[c] + a_dik * dk[c] + a_diqk * qk_r[c];                   \
+                a_dk[c] = a_dkr * R[c] + a_dik * di[c] + a_dkqi * qi_r[c];                   \
+                a_qi_r[c] = a_qir * R[c] + a_qik * qk_r[c] + a_dkqi * dk[c];                 \
+                a_qk_r[c] = a_qkr * R[c] + a_qik * qi_r[c] + a_diqk * di[c];                 \
+                a_R[c] = a_dir * di[c] + a_dkr * dk[c] + a_qir * qi_r[c] + a_qkr * qk_r[c];  \
+            }                                                                                \
+            double *ai = a + 15 * i, *ak = a + 15 * j;                                       \
+            for (int c = 0; c < 3; ++c)                                                      \
+                for (int d = 0; d < 3; ++d) {                                                \
+                    ai[4 + 3 * c + d] += a_qi_r[c] * R[d] + a_qiqk * Qk[3 * c + d];          \
+                    ak[4 + 3 * c + d] += a_qk_r[c] * R[d] + a_qiqk * Qi[3 * c + d];          \
+                    a_R[d] += a_qi_r[c] * Qi[3 * c + d] + a_qk_r[c] * Qk[3 * c + d];         \
+                }                                                                            \
+            if (cp) for (int c = 0; c < 3; ++c) a_R[c] += a_r * R[c] / r;                    \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                grad_rv[c * k + p] = (REAL)a_R[c];                                           \
+                ai[1 + c] += a_di[c]; ak[1 + c] += a_dk[c];                                  \
+            }                                                                                \
+            ai[0] += a_ci; ak[0] += a_ck;                                                    \
+            if (cp) {                                                                        \
+                ai[13] += a_zi; ak[13] += a_zk; ai[14] += a_ai; ak[14] += a_ak;              \
+                if (grad_cp_scale) grad_cp_scale[p] = (REAL)a_s;                             \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+    if (backward) {                                                                          \
+        for (int64_t atom = 0; atom < n; ++atom) {                                           \
+            double sum[15] = {0};                                                            \
+            for (int t = 0; t < threads; ++t)                                                \
+                for (int c = 0; c < 15; ++c) sum[c] += acc[((int64_t)t * n + atom) * 15 + c]; \
+            if (grad_rows) for (int c = 0; c < 13; ++c) grad_rows[13 * atom + c] = (REAL)sum[c]; \
+            if (grad_core) grad_core[atom] = (REAL)sum[13];                                  \
+            if (grad_alpha) grad_alpha[atom] = (REAL)sum[14];                                \
+        }                                                                                    \
+        free(acc);                                                                           \
+    }                                                                                        \
+    return 0;                                                                                \
+}
+
+
+#define DEFINE_PERMANENT_FIELD(REAL, SUFFIX)                                                 \
+int permanent_field_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int64_t *pj,    \
+                             const REAL *rv, const REAL *fac, const REAL *rows, const REAL *G, \
+                             REAL *field, REAL *grad_rv, REAL *grad_fac, REAL *grad_rows,   \
+                             int threads) {                                                  \
+    /* forward (G NULL): field (n, 3); backward: gradients of sum(G . field) */              \
+    if (threads < 1) threads = 1;                                                            \
+    int backward = G != NULL, width = backward ? 13 : 3;                                     \
+    double *acc = (double *)calloc((size_t)threads * (size_t)n * width, sizeof(double));     \
+    if (!acc) return 1;                                                                      \
+    _Pragma("omp parallel num_threads(threads)")                                             \
+    {                                                                                        \
+        int t = 0, nt = 1;                                                                   \
+        PINNFF_THREAD_ID(t, nt);                                                             \
+        double *a = acc + (int64_t)t * n * width;                                            \
+        int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
+        for (int64_t p = lo; p < hi; ++p) {                                                  \
+            int64_t i = pi[p], j = pj[p];                                                    \
+            const REAL *ri = rows + 13 * i, *rk = rows + 13 * j;                             \
+            double R[3] = {rv[p], rv[k + p], rv[2 * k + p]};                                 \
+            double f3 = fac[p], f5 = fac[k + p], f7 = fac[2 * k + p];                        \
+            double ci = ri[0], ck = rk[0], di[3], dk[3], Qi[9], Qk[9], qi_r[3], qk_r[3];     \
+            for (int c = 0; c < 3; ++c) { di[c] = ri[1 + c]; dk[c] = rk[1 + c]; }            \
+            for (int c = 0; c < 9; ++c) { Qi[c] = ri[4 + c]; Qk[c] = rk[4 + c]; }            \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                qi_r[c] = Qi[3 * c] * R[0] + Qi[3 * c + 1] * R[1] + Qi[3 * c + 2] * R[2];    \
+                qk_r[c] = Qk[3 * c] * R[0] + Qk[3 * c + 1] * R[1] + Qk[3 * c + 2] * R[2];    \
+            }                                                                                \
+            double dir = dot3(di, R), dkr = dot3(dk, R), qir = dot3(qi_r, R), qkr = dot3(qk_r, R); \
+            double Ai = f3 * ck - f5 * dkr + f7 * qkr, Bk = f3 * ci + f5 * dir + f7 * qir;    \
+            if (!backward) {                                                                 \
+                double *ai = a + 3 * i, *ak = a + 3 * j;                                     \
+                for (int c = 0; c < 3; ++c) {                                                \
+                    ai[c] += -R[c] * Ai - f3 * dk[c] + 2.0 * f5 * qk_r[c];                   \
+                    ak[c] += R[c] * Bk - f3 * di[c] - 2.0 * f5 * qi_r[c];                    \
+                }                                                                            \
+                continue;                                                                    \
+            }                                                                                \
+            const REAL *gi = G + 3 * i, *gk = G + 3 * j;                                     \
+            double gI[3] = {gi[0], gi[1], gi[2]}, gK[3] = {gk[0], gk[1], gk[2]};             \
+            double gir = dot3(gI, R), gkr = dot3(gK, R);                                     \
+            grad_fac[p] = (REAL)(-gir * ck - dot3(gI, dk) + gkr * ci - dot3(gK, di));        \
+            grad_fac[k + p] = (REAL)(gir * dkr + 2.0 * dot3(gI, qk_r) + gkr * dir - 2.0 * dot3(gK, qi_r)); \
+            grad_fac[2 * k + p] = (REAL)(-gir * qkr + gkr * qir);                            \
+            double QkTg[3], QiTg[3], Qksym[3], Qisym[3];                                     \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                QkTg[c] = Qk[c] * gI[0] + Qk[3 + c] * gI[1] + Qk[6 + c] * gI[2];             \
+                QiTg[c] = Qi[c] * gK[0] + Qi[3 + c] * gK[1] + Qi[6 + c] * gK[2];             \
+                Qksym[c] = qk_r[c] + Qk[c] * R[0] + Qk[3 + c] * R[1] + Qk[6 + c] * R[2];     \
+                Qisym[c] = qi_r[c] + Qi[c] * R[0] + Qi[3 + c] * R[1] + Qi[6 + c] * R[2];     \
+            }                                                                                \
+            for (int c = 0; c < 3; ++c)                                                      \
+                grad_rv[c * k + p] = (REAL)(-gI[c] * Ai - gir * (-f5 * dk[c] + f7 * Qksym[c])  \
+                                            + 2.0 * f5 * QkTg[c] + gK[c] * Bk                \
+                                            + gkr * (f5 * di[c] + f7 * Qisym[c]) - 2.0 * f5 * QiTg[c]); \
+            double *ai = a + 13 * i, *ak = a + 13 * j;                                       \
+            ak[0] += -gir * f3;                                                              \
+            ai[0] += gkr * f3;                                                               \
+            for (int c = 0; c < 3; ++c) {                                                    \
+                ak[1 + c] += f5 * gir * R[c] - f3 * gI[c];                                   \
+                ai[1 + c] += f5 * gkr * R[c] - f3 * gK[c];                                   \
+                for (int d = 0; d < 3; ++d) {                                                \
+                    ak[4 + 3 * c + d] += -gir * f7 * R[c] * R[d] + 2.0 * f5 * gI[c] * R[d];  \
+                    ai[4 + 3 * c + d] += gkr * f7 * R[c] * R[d] - 2.0 * f5 * gK[c] * R[d];   \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+    REAL *out = backward ? grad_rows : field;                                                \
+    if (out) {                                                                               \
+        for (int64_t q = 0; q < n * width; ++q) {                                            \
+            double sum = 0.0;                                                                \
+            for (int t = 0; t < threads; ++t) sum += acc[(int64_t)t * n * width + q];        \
+            out[q] = (REAL)sum;                                                              \
+        }                                                                                    \
+    }                                                                                        \
+    free(acc);                                                                               \
+    return 0;                                                                                \
+}
+
 DEFINE_REDUCE(float, f32)
 DEFINE_REDUCE(double, f64)
 DEFINE_DIPOLE_FIELD(float, f32)
@@ -349,3 +651,7 @@ DEFINE_PAIR_TERM(ct, ct_phi, float, f32)
 DEFINE_PAIR_TERM(ct, ct_phi, double, f64)
 DEFINE_VALENCE(float, f32)
 DEFINE_VALENCE(double, f64)
+DEFINE_MULTIPOLE(float, f32)
+DEFINE_MULTIPOLE(double, f64)
+DEFINE_PERMANENT_FIELD(float, f32)
+DEFINE_PERMANENT_FIELD(double, f64)
