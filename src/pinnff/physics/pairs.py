@@ -105,21 +105,27 @@ class PairList:
     def within(self, cutoff: float | None) -> "PairList":
         """The pairs that may now lie within ``cutoff`` A: those within ``cutoff + skin`` at build time.
 
-        The index is memoized; shifts follow this list's (current) shifts, and the
+        The index is memoized, and so is the sub-list while this list's shifts are the same
+        tensor (its cell unchanged); shifts follow this list's (current) shifts, and the
         sub-list keeps its own memo for as long as this list lives. Returns the list
         itself when there is no cutoff, no reference distances, or nothing to drop.
         """
         if cutoff is None or self.reference is None:
             return self
-        index, memo = self.cached(("within", float(cutoff)), lambda: (
-            torch.nonzero(self.reference <= cutoff + self.skin).flatten(), {}))
+        entry = self.cached(("within", float(cutoff)), lambda: {
+            "index": torch.nonzero(self.reference <= cutoff + self.skin).flatten(), "memo": {}, "sub": None})
+        index, memo = entry["index"], entry["memo"]
         if len(index) == len(self.i):
             return self
+        known = entry["sub"]
+        if known is not None and known[0] is self.shift:  # the same shifts (cell): the same sub-list
+            return known[1]
         sub = self.take(index)
         sub.memo = memo
         nearest = self.nearest_image()
         if nearest is not None and "nearest_image" not in memo:
             memo["nearest_image"] = nearest.index_select(0, index)
+        entry["sub"] = (self.shift, sub)
         return sub
 
 
@@ -180,17 +186,15 @@ def pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None
 
 def _pair_geometry(positions: torch.Tensor, pairs: PairList, cutoff: float | None, margin: float) -> PairGeometry:
     sub = pairs.within(None if cutoff is None else cutoff + margin)
-    index = None
+    rvec, r = sub.vectors(positions)
     if cutoff is not None:
         with torch.no_grad():
-            _, r = sub.vectors(positions.detach())
             inside = r <= cutoff
-            if not bool(inside.all()):
-                index = torch.nonzero(inside).flatten()
-    chosen = sub if index is None else PairList(sub.i.index_select(0, index), sub.j.index_select(0, index),
-                                                None if sub.shift is None else sub.shift.index_select(0, index))
-    rvec, r = chosen.vectors(positions)
-    return PairGeometry(sub, index, chosen.i, chosen.j, rvec, r)
+            index = None if bool(inside.all()) else torch.nonzero(inside).flatten()
+        if index is not None:
+            return PairGeometry(sub, index, sub.i.index_select(0, index), sub.j.index_select(0, index),
+                                rvec.index_select(0, index), r.index_select(0, index))
+    return PairGeometry(sub, None, sub.i, sub.j, rvec, r)
 
 
 @dataclass
