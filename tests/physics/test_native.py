@@ -92,6 +92,15 @@ def test_pair_terms_match_their_torch_formulas_and_finite_differences(term, rule
     assert torch.autograd.gradcheck(energies, (x, a, b))
     assert torch.autograd.gradgradcheck(energies, (x, a, b))
 
+    def total(x, a, b):  # the sum, its gradients from the same pass over the pairs
+        return native.pair_energies(term, i, j, x, shift, scale, a, b, *window, formula, code, summed=True)
+
+    assert float(total(x, a, b)) == pytest.approx(float(slow.sum()), rel=1e-11)
+    again = formula(i, j, x, shift, scale, a, b).sum()
+    for p, q in zip(torch.autograd.grad(total(x, a, b), (x, a, b)), torch.autograd.grad(again, (x, a, b))):
+        assert torch.allclose(p, q, rtol=1e-10, atol=1e-10)
+    assert torch.autograd.gradgradcheck(total, (x, a, b))
+
 
 PME = EwaldSettings(cutoff=6.0, tolerance=1e-5, method="pme", pme_spacing=0.5)
 
@@ -198,6 +207,17 @@ def test_multipole_pair_kernel_matches_the_torch_pair_energy_and_finite_differen
     for p, q in zip(torch.autograd.grad(fast, inputs, weight), torch.autograd.grad(slow, inputs, weight)):
         assert torch.allclose(p, q, rtol=1e-10, atol=1e-10)
     assert torch.autograd.gradcheck(energies, tuple(inputs))
+
+    def total(*tensors):  # the sum, its gradients from the same pass over the pairs
+        rv, f, rows, *cp = tensors
+        return native.multipole_pairs(i, j, rv, f, rows, *(cp or (None, None, None)), multipole._native_formula,
+                                      summed=True)
+
+    assert float(total(*inputs)) == pytest.approx(float(slow.sum()), rel=1e-11)
+    again = multipole._native_formula(i, j, rv, f, rows, core, alpha, scale).sum()
+    for p, q in zip(torch.autograd.grad(total(*inputs), inputs), torch.autograd.grad(again, inputs)):
+        assert torch.allclose(p, q, rtol=1e-10, atol=1e-10)
+    assert torch.autograd.gradcheck(total, tuple(inputs))
 
 
 def test_permanent_field_kernel_matches_the_torch_field_and_finite_differences():

@@ -183,12 +183,12 @@ class SymmetryFunctions(torch.nn.Module):
         element = self.element_index(numbers).to(device)
         groups = _group_labels(n, mol_id, cluster, device)
         i, j = _candidate_pairs(groups)
-        rvec = positions[j] - positions[i]
-        if cell is not None:
+        rvec = positions.index_select(0, j) - positions.index_select(0, i)  # index_select: its backward is an
+        if cell is not None:                                                 # index_add, not an index_put
             rvec = _minimum_image(rvec, torch.as_tensor(cell, dtype=dtype, device=device), cfg.radial_cutoff)
         with torch.no_grad():
-            keep = torch.linalg.norm(rvec, dim=-1) < cfg.radial_cutoff
-        i, j, rvec = i[keep], j[keep], rvec[keep]
+            keep = torch.nonzero(torch.linalg.norm(rvec, dim=-1) < cfg.radial_cutoff).flatten()
+        i, j, rvec = i.index_select(0, keep), j.index_select(0, keep), rvec.index_select(0, keep)
         r = torch.linalg.norm(rvec, dim=-1)
 
         # radial: both directions of each pair, (pairs, shells)
@@ -201,12 +201,14 @@ class SymmetryFunctions(torch.nn.Module):
         # angular: directed neighbour list within the angular cutoff
         vec2 = torch.cat([rvec, -rvec])
         with torch.no_grad():
-            close = r2 < cfg.angular_cutoff
-        a_centre, a_other, a_vec, a_r = centre[close], other[close], vec2[close], r2[close]
+            close = torch.nonzero(r2 < cfg.angular_cutoff).flatten()
+        a_centre, a_other = centre.index_select(0, close), other.index_select(0, close)
+        a_vec, a_r = vec2.index_select(0, close), r2.index_select(0, close)
         centre_t, first, second = _triplets(a_centre)
         angular = positions.new_zeros(n, self.n_pairs, self.n_angular_per_pair)
         if centre_t.numel():
-            terms = angular_terms(a_r[first], a_r[second], a_vec[first], a_vec[second], self.angular_centres.to(dtype),
+            terms = angular_terms(a_r.index_select(0, first), a_r.index_select(0, second), a_vec.index_select(0, first),
+                                  a_vec.index_select(0, second), self.angular_centres.to(dtype),
                                   tuple(cfg.zetas), tuple(cfg.lambdas), cfg.angular_eta, cfg.angular_cutoff)
             pair = self.pair_index[element[a_other[first]], element[a_other[second]]]
             angular = _sum_into(terms, centre_t, pair, n, self.n_pairs)

@@ -32,8 +32,8 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
         scale = -COULOMB * list_scale(topology, sub, scales.mpole, scales, positions.dtype)
         formula = functools.partial(_switched_pair_energies, r_on=taper * cutoff, r_off=cutoff)
         e = native.pair_energies("ct", sub.i, sub.j, positions, sub.shift, scale, params["ct_A"], params["ct_B"],
-                                 taper * cutoff, cutoff, formula)
-        return energy_sum(e, sub.i, segments)
+                                 taper * cutoff, cutoff, formula, summed=segments is None)
+        return e if segments is None else energy_sum(e, sub.i, segments)
     geo = pair_geometry(positions, pairs, cutoff)
     i, k, r = geo.i, geo.j, geo.r
     weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper),  # geometry only: built once

@@ -136,8 +136,8 @@ def pair_sum_energy(shared: Electrostatics, params: dict, cutoff: float | None, 
     if native.available(r, shared.atom_rows):
         core, alpha = (params["cp_core"], params["cp_alpha"]) if penetration else (None, None)
         e = native.multipole_pairs(i, k, geo.components(), f, shared.atom_rows.T, core, alpha,
-                                   scale if penetration else None, _native_formula)
-        return COULOMB * energy_sum(e, i, segments)
+                                   scale if penetration else None, _native_formula, summed=segments is None)
+        return COULOMB * (e if segments is None else energy_sum(e, i, segments))
     cp_i = cp_k = None
     if penetration:
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)

@@ -93,8 +93,9 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
         r_on, r_off = (math.inf, math.inf) if cutoff is None else (taper * cutoff, cutoff)
         formula = functools.partial(_switched_pair_energies, epsilon_rule=epsilon_rule, r_on=r_on, r_off=r_off)
         e = native.pair_energies("vdw", sub.i, sub.j, sites, sub.shift, scale, params["vdw_radius"],
-                                 params["vdw_epsilon"], r_on, r_off, formula, EPSILON_RULES[epsilon_rule.upper()])
-        return energy_sum(e, sub.i, segments)
+                                 params["vdw_epsilon"], r_on, r_off, formula, EPSILON_RULES[epsilon_rule.upper()],
+                                 summed=segments is None)
+        return e if segments is None else energy_sum(e, sub.i, segments)
     geo = pair_geometry(sites, pairs, cutoff, margin=margin)
     weight = geo.cached(("vdw", id(topology), scales, cutoff, taper), lambda: _pair_weight(geo, topology, scales,
                                                                                           cutoff, taper, sites.dtype))

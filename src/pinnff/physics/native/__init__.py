@@ -173,6 +173,34 @@ def dipole_field(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f3: torch.T
                               f5.to(dtype).contiguous(), m.contiguous())
 
 
+class _Summed(torch.autograd.Function):
+    """A summed pair energy (0-d) whose gradients the kernel computed together with it (``run()`` returns
+    the energy and one gradient per tensor, None where none is needed): the backward pass only scales
+    them, instead of a second pass over the pairs. ``formula(*tensors)``, the per-pair energies in
+    torch, serves second derivatives."""
+
+    @staticmethod
+    def forward(ctx, run, formula, *tensors):
+        energy, ctx.grads = run()
+        ctx.formula = formula
+        ctx.save_for_backward(*tensors)
+        return energy
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad[2:]
+        if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
+            tensors = ctx.saved_tensors
+            wanted = [t for t, n in zip(tensors, need) if n]
+            grads = iter(torch.autograd.grad(ctx.formula(*tensors).sum(), wanted, g, create_graph=True))
+            return (None, None, *(next(grads) if n else None for n in need))
+        return (None, None, *(None if gr is None or not n else g * gr for gr, n in zip(ctx.grads, need)))
+
+
+def _wants_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
 def _pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off):
     return (_ptr(i), _ptr(j), _ptr(x), _ptr(shift), _ptr(scale), _ptr(a), _ptr(b), ctypes.c_int(rule),
             ctypes.c_double(r_on), ctypes.c_double(r_off))
@@ -203,7 +231,7 @@ class _PairTerm(torch.autograd.Function):
             grad_e = grad_e.contiguous()  # kept alive for the call (an expanded gradient is copied)
             _call(f"{term}_pairs_grad_{_suffix(x)}", ctypes.c_int64(x.shape[0]), ctypes.c_int64(i.shape[0]),
                   *_pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off), _ptr(grad_e),
-                  _ptr(g_x), _ptr(g_a), _ptr(g_b), ctypes.c_int(torch.get_num_threads()))
+                  _ptr(g_x), _ptr(g_a), _ptr(g_b), None, ctypes.c_int(torch.get_num_threads()))
         return None, None, None, g_x, None, None, g_a, g_b, None, None, None, None
 
 
@@ -213,19 +241,33 @@ PAIR_TERMS = {"vdw": "buffered 14-7: a = R_min (A), b = epsilon (kcal/mol), rule
 
 def pair_energies(term: str, i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, shift: torch.Tensor | None,
                   scale: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r_on: float, r_off: float, formula,
-                  rule: int = 0) -> torch.Tensor:
+                  rule: int = 0, summed: bool = False) -> torch.Tensor:
     """Energies (k,) of the pair term ``term`` (:data:`PAIR_TERMS`) for pairs ``i``, ``j`` (k,) of sites ``x``
     (n, 3) A (``shift`` (k, 3) A or None): ``scale`` (k,) times the quintic switch from ``r_on`` to ``r_off``
     A (``inf``: no cutoff; zero beyond) times the pair function of the per-atom parameters ``a``, ``b``
     (n,). Differentiable in ``x``, ``a`` and ``b``; ``formula`` (``(i, j, x, shift, scale, a, b) ->
-    (k,)``, the same energies in torch) serves second derivatives. Call only where :func:`available`."""
+    (k,)``, the same energies in torch) serves second derivatives. ``summed``: their sum (0-d) instead,
+    its gradients computed in the same pass over the pairs. Call only where :func:`available`."""
     if term not in PAIR_TERMS:
         raise ValueError(f"unknown native pair term {term!r}")
     dtype = x.dtype
-    return _PairTerm.apply(term, i.contiguous(), j.contiguous(), x.contiguous(),
-                           None if shift is None else shift.to(dtype).contiguous(), scale.to(dtype).contiguous(),
-                           a.to(dtype).contiguous(), b.to(dtype).contiguous(), int(rule), float(r_on), float(r_off),
-                           formula)
+    i, j, xc = i.contiguous(), j.contiguous(), x.contiguous()
+    shift = None if shift is None else shift.to(dtype).contiguous()
+    scale, ac, bc = scale.to(dtype).contiguous(), a.to(dtype).contiguous(), b.to(dtype).contiguous()
+    if not (summed and _wants_grad(x, a, b)):
+        energies = _PairTerm.apply(term, i, j, xc, shift, scale, ac, bc, int(rule), float(r_on), float(r_off),
+                                   formula)
+        return energies.sum() if summed else energies
+
+    def run():
+        total = ctypes.c_double()
+        grads = [torch.empty_like(t) if t.requires_grad else None for t in (xc, ac, bc)]
+        _call(f"{term}_pairs_grad_{_suffix(xc)}", ctypes.c_int64(xc.shape[0]), ctypes.c_int64(i.shape[0]),
+              *_pair_args(i, j, xc, shift, scale, ac, bc, int(rule), float(r_on), float(r_off)), None,
+              *(_ptr(g) for g in grads), ctypes.byref(total), ctypes.c_int(torch.get_num_threads()))
+        return xc.new_tensor(total.value), grads
+
+    return _Summed.apply(run, lambda *t: formula(i, j, t[0], shift, scale, t[1], t[2]), xc, ac, bc)
 
 
 class _Valence(torch.autograd.Function):
@@ -271,7 +313,7 @@ class _MultipolePairs(torch.autograd.Function):
         energy = torch.empty_like(f[0])
         _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), None, _ptr(energy),
-              *([None] * 6), ctypes.c_int(torch.get_num_threads()))
+              *([None] * 7), ctypes.c_int(torch.get_num_threads()))
         return energy
 
     @staticmethod
@@ -291,25 +333,42 @@ class _MultipolePairs(torch.autograd.Function):
             grads[5] = torch.empty_like(cp_scale)
         _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), _ptr(grad_e), None,
-              *(_ptr(g) for g in grads), ctypes.c_int(torch.get_num_threads()))
+              *(_ptr(g) for g in grads), None, ctypes.c_int(torch.get_num_threads()))
         return (None, None, *(g if n else None for g, n in zip(grads, need)), None)
 
 
 def multipole_pairs(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f: torch.Tensor, rows: torch.Tensor,
                     core: torch.Tensor | None, alpha: torch.Tensor | None, cp_scale: torch.Tensor | None,
-                    formula) -> torch.Tensor:
+                    formula, summed: bool = False) -> torch.Tensor:
     """Permanent-multipole pair energies (k,) e^2/A of pairs ``i``, ``j`` (k,) at ``rv`` (3, k) = x_j - x_i A
     (:func:`pinnff.physics.multipole.multipole_pair_energy`): radial factors ``f`` (5, k) (screening and
     scale included), per-atom ``rows`` (n, 13) (charge, dipole, Q = Theta/3 row by row), with GORDON2
     penetration the cores ``core`` and exponents ``alpha`` (n,) and the pair scales ``cp_scale`` (k,)
     (all None: none). Differentiable in every tensor; ``formula`` (the same arguments but ``formula``,
-    in torch) serves second derivatives. Call only where :func:`available`."""
+    in torch) serves second derivatives. ``summed``: their sum (0-d) instead, its gradients computed in
+    the same pass over the pairs. Call only where :func:`available`."""
     dtype = rv.dtype
     cast = [None if t is None else t.to(dtype).contiguous() for t in (core, alpha, cp_scale)]
     if (cast[2] is None) != (cast[0] is None) or (cast[0] is None) != (cast[1] is None):
         raise ValueError("charge penetration needs core, alpha and cp_scale together")
-    return _MultipolePairs.apply(i.contiguous(), j.contiguous(), rv.contiguous(), f.to(dtype).contiguous(),
-                                 rows.to(dtype).contiguous(), *cast, formula)
+    i, j = i.contiguous(), j.contiguous()
+    tensors = (rv.contiguous(), f.to(dtype).contiguous(), rows.to(dtype).contiguous(), *cast)
+    if not (summed and _wants_grad(rv, f, rows, core, alpha, cp_scale)):
+        energies = _MultipolePairs.apply(i, j, *tensors, formula)
+        return energies.sum() if summed else energies
+
+    def run():
+        total = ctypes.c_double()
+        wanted = [t is not None and t.requires_grad for t in tensors]
+        # the pair gradients are always written; the per-atom ones only where wanted
+        grads = [torch.empty_like(t) if t is not None and (w or n < 2 or n == 5) else None
+                 for n, (t, w) in enumerate(zip(tensors, wanted))]
+        _call(f"multipole_pairs_{_suffix(tensors[0])}", ctypes.c_int64(tensors[2].shape[0]),
+              ctypes.c_int64(i.shape[0]), _ptr(i), _ptr(j), *(_ptr(t) for t in tensors), None, None,
+              *(_ptr(g) for g in grads), ctypes.byref(total), ctypes.c_int(torch.get_num_threads()))
+        return tensors[0].new_tensor(total.value), [g if w else None for g, w in zip(grads, wanted)]
+
+    return _Summed.apply(run, lambda *t: formula(i, j, *t), *tensors)
 
 
 class _PermanentField(torch.autograd.Function):

@@ -225,11 +225,13 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
                                const REAL *x, const REAL *shift, const REAL *scale,          \
                                const REAL *pa, const REAL *pb, int rule, double r_on,        \
                                double r_off, const REAL *grad_e, REAL *grad_x,               \
-                               REAL *grad_a, REAL *grad_b, int threads) {                    \
+                               REAL *grad_a, REAL *grad_b, double *total, int threads) {     \
+    /* grad_e NULL: unit weights (the gradient of the sum), with the sum itself in total */  \
     if (threads < 1) threads = 1;                                                            \
     double *acc = (double *)calloc((size_t)threads * (size_t)n * 5, sizeof(double));         \
     if (!acc) return 1;                                                                      \
-    _Pragma("omp parallel num_threads(threads)")                                             \
+    double sum_e = 0.0;                                                                      \
+    _Pragma("omp parallel num_threads(threads) reduction(+:sum_e)")                          \
     {                                                                                        \
         int t = 0, nt = 1;                                                                   \
         PINNFF_THREAD_ID(t, nt);                                                             \
@@ -237,7 +239,7 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
         int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
         for (int64_t p = lo; p < hi; ++p) {                                                  \
             int64_t i = pi[p], j = pj[p];                                                    \
-            double w = scale[p] * grad_e[p];                                                 \
+            double w = scale[p] * (grad_e ? grad_e[p] : 1.0);                                \
             if (w == 0.0) continue;                                                          \
             double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],               \
                    dz = x[3 * j + 2] - x[3 * i + 2];                                         \
@@ -249,6 +251,7 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
             double phi = PHI(r, pa[i], pa[j], pb[i], pb[j], rule, 1, &d_r, &d_ai, &d_aj,     \
                              &d_bi, &d_bj);                                                  \
             double c = w * (dS * phi + S * d_r) / r, ws = w * S;                             \
+            sum_e += ws * phi;                                                               \
             double *ai = a + 5 * i, *aj = a + 5 * j;                                         \
             ai[0] -= c * dx; ai[1] -= c * dy; ai[2] -= c * dz;                               \
             aj[0] += c * dx; aj[1] += c * dy; aj[2] += c * dz;                               \
@@ -265,6 +268,7 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
         if (grad_a) grad_a[atom] = (REAL)s[3];                                               \
         if (grad_b) grad_b[atom] = (REAL)s[4];                                               \
     }                                                                                        \
+    if (total) *total = sum_e;                                                               \
     free(acc);                                                                               \
     return 0;                                                                                \
 }
@@ -407,16 +411,18 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
                              const REAL *core, const REAL *alpha, const REAL *cp_scale,     \
                              const REAL *grad_e, REAL *energy, REAL *grad_rv, REAL *grad_f,  \
                              REAL *grad_rows, REAL *grad_core, REAL *grad_alpha,            \
-                             REAL *grad_cp_scale, int threads) {                            \
-    /* forward (grad_e NULL): energy (k,); backward: the gradients of sum(grad_e * energy) */ \
+                             REAL *grad_cp_scale, double *total, int threads) {             \
+    /* energy given: per-pair energies (k,); else the gradients of sum(grad_e * energy), with  \
+     * grad_e NULL the gradients of the sum (unit weights) and the sum itself in total */      \
     if (threads < 1) threads = 1;                                                            \
-    int backward = grad_e != NULL, cp = cp_scale != NULL;                                    \
+    int backward = energy == NULL, cp = cp_scale != NULL;                                    \
+    double sum_e = 0.0;                                                                      \
     double *acc = NULL;                                                                      \
     if (backward) {                                                                          \
         acc = (double *)calloc((size_t)threads * (size_t)n * 15, sizeof(double));            \
         if (!acc) return 1;                                                                  \
     }                                                                                        \
-    _Pragma("omp parallel num_threads(threads)")                                             \
+    _Pragma("omp parallel num_threads(threads) reduction(+:sum_e)")                          \
     {                                                                                        \
         int t = 0, nt = 1;                                                                   \
         PINNFF_THREAD_ID(t, nt);                                                             \
@@ -465,7 +471,8 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
                      + (vi * qkr + vk * qir + t3mm) * gv[2] + t4 * gv[3] + t5 * gv[4];        \
             }                                                                                \
             if (!backward) { energy[p] = (REAL)e; continue; }                                \
-            double w = grad_e[p];                                                            \
+            sum_e += e;                                                                      \
+            double w = grad_e ? grad_e[p] : 1.0;                                             \
             if (w == 0.0) {                                                                  \
                 for (int m = 0; m < 5; ++m) grad_f[m * k + p] = 0;                           \
                 for (int c = 0; c < 3; ++c) grad_rv[c * k + p] = 0;                          \
@@ -555,6 +562,7 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
             if (grad_core) grad_core[atom] = (REAL)sum[13];                                  \
             if (grad_alpha) grad_alpha[atom] = (REAL)sum[14];                                \
         }                                                                                    \
+        if (total) *total = sum_e;                                                           \
         free(acc);                                                                           \
     }                                                                                        \
     return 0;                                                                                \
