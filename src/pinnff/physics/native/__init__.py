@@ -279,7 +279,8 @@ class _Valence(torch.autograd.Function):
         for index, *params in terms:
             args += [ctypes.c_int64(index.shape[0]), _ptr(index), *(_ptr(p) for p in params)]
         _call(f"valence_{_suffix(x)}", ctypes.c_int64(x.shape[0]), _ptr(x),
-              ctypes.cast(constants.ctypes.data, ctypes.c_void_p), *args, ctypes.byref(energy), _ptr(grad))
+              ctypes.cast(constants.ctypes.data, ctypes.c_void_p), *args, ctypes.byref(energy), _ptr(grad),
+              ctypes.c_int(torch.get_num_threads()))
         ctx.save_for_backward(x, grad)
         ctx.formula = formula
         return x.new_tensor(energy.value)

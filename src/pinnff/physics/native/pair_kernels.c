@@ -42,7 +42,7 @@
  *
  * MMFF94 valence terms (pinnff.physics.intramolecular, the inner step of multiple time stepping):
  * bonds, angles, stretch-bend and torsions of fixed parameters, energy and dE/dx in one pass
- * (single thread: a few thousand terms).
+ * (OpenMP over the terms of each kind).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -290,12 +290,19 @@ int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,        
                      int64_t na, const int64_t *angles, const REAL *ka, const REAL *t0,     \
                      const REAL *ar0, const REAL *kba,                                      \
                      int64_t nt, const int64_t *tors, const REAL *v,                        \
-                     double *energy, REAL *grad_out) {                                      \
+                     double *energy, REAL *grad_out, int threads) {                         \
     const double BK = constants[0], CS = constants[1], AK = constants[2], CB = constants[3],  \
                  SK = constants[4], DEG = constants[5];                                     \
-    double *g = (double *)calloc((size_t)n * 3, sizeof(double));                             \
-    if (!g) return 1;                                                                        \
+    if (threads < 1) threads = 1;                                                            \
+    double *gall = (double *)calloc((size_t)threads * (size_t)n * 3, sizeof(double));        \
+    if (!gall) return 1;                                                                     \
     double e = 0.0;                                                                          \
+    _Pragma("omp parallel num_threads(threads) reduction(+:e)")                              \
+    {                                                                                        \
+    int th = 0, nth = 1;                                                                     \
+    PINNFF_THREAD_ID(th, nth); (void)nth;                                                    \
+    double *g = gall + (int64_t)th * n * 3;                                                  \
+    _Pragma("omp for schedule(static) nowait")                                               \
     for (int64_t t = 0; t < nb; ++t) {                                                       \
         int64_t i = bonds[2 * t], j = bonds[2 * t + 1];                                      \
         double d[3] = {xr[3 * j] - xr[3 * i], xr[3 * j + 1] - xr[3 * i + 1], xr[3 * j + 2] - xr[3 * i + 2]}; \
@@ -305,6 +312,7 @@ int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,        
         double de = BK * k * dr * poly + 0.5 * BK * k * dr * dr * (CS + 7.0 / 6.0 * CS * CS * dr); \
         for (int c = 0; c < 3; ++c) { g[3 * j + c] += de * d[c] / r; g[3 * i + c] -= de * d[c] / r; } \
     }                                                                                        \
+    _Pragma("omp for schedule(static) nowait")                                               \
     for (int64_t t = 0; t < na; ++t) {                                                       \
         int64_t a = angles[3 * t], b = angles[3 * t + 1], c = angles[3 * t + 2];             \
         double xa[3], xb[3], xc[3], u[3], w[3];                                              \
@@ -328,6 +336,7 @@ int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,        
             g[3 * a + q] += gu; g[3 * c + q] += gw; g[3 * b + q] -= gu + gw;                 \
         }                                                                                    \
     }                                                                                        \
+    _Pragma("omp for schedule(static) nowait")                                               \
     for (int64_t t = 0; t < nt; ++t) {                                                       \
         int64_t a = tors[4 * t], b = tors[4 * t + 1], c = tors[4 * t + 2], d = tors[4 * t + 3]; \
         double xa[3], xb[3], xc[3], xd[3], F[3], G[3], H[3], A[3], B[3], BA[3];              \
@@ -350,9 +359,14 @@ int valence_##SUFFIX(int64_t n, const REAL *xr, const double *constants,        
             g[3 * c + q] += de * gc; g[3 * d + q] += de * gd;                                \
         }                                                                                    \
     }                                                                                        \
+    }                                                                                        \
     *energy = e;                                                                             \
-    for (int64_t q = 0; q < 3 * n; ++q) grad_out[q] = (REAL)g[q];                            \
-    free(g);                                                                                 \
+    for (int64_t q = 0; q < 3 * n; ++q) {                                                    \
+        double sum = 0.0;                                                                    \
+        for (int t = 0; t < threads; ++t) sum += gall[(int64_t)t * n * 3 + q];               \
+        grad_out[q] = (REAL)sum;                                                             \
+    }                                                                                        \
+    free(gall);                                                                              \
     return 0;                                                                                \
 }
 
