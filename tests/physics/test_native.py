@@ -236,3 +236,31 @@ def test_permanent_field_kernel_matches_the_torch_field_and_finite_differences()
     field = functools.partial(native.permanent_field, i, j, formula=polarization._field_formula)
     assert torch.autograd.gradcheck(field, (rv, factors, rows))
     assert torch.autograd.gradgradcheck(field, (rv, factors, rows))
+
+
+def test_without_a_compiler_one_warning_and_the_torch_path(monkeypatch, caplog, tmp_path):
+    import logging
+
+    monkeypatch.setattr(native, "_state", {"enabled": True, "library": None, "failed": False})
+    monkeypatch.setattr(native, "_compiler", lambda: None)
+    monkeypatch.setenv("PINNFF_CACHE_DIR", str(tmp_path))
+    with caplog.at_level(logging.WARNING, logger="pinnff.physics.native"):
+        assert not native.available(torch.zeros(1))
+        assert not native.available(torch.zeros(1))
+    assert sum("native pair kernels unavailable" in r.message for r in caplog.records) == 1
+    i, j, x, _, _, g = _pairs()
+    rv = torch.randn(3, len(i), generator=g, dtype=torch.float64)
+    f3, f5 = torch.rand(len(i), generator=g, dtype=torch.float64), torch.rand(len(i), generator=g, dtype=torch.float64)
+    m = torch.randn(len(x), 3, generator=g, dtype=torch.float64)
+    assert torch.equal(native.dipole_field(i, j, rv, f3, f5, m), native.dipole_field_torch(i, j, rv, f3, f5, m))
+
+
+def test_the_library_is_built_once_into_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setattr(native, "_state", {"enabled": True, "library": None, "failed": False})
+    monkeypatch.setenv("PINNFF_CACHE_DIR", str(tmp_path))
+    assert native.available(torch.zeros(1))
+    built = list((tmp_path / "native").glob("pair_kernels-*.so"))
+    assert len(built) == 1 and not [p for p in (tmp_path / "native").iterdir() if p.is_dir()]
+    stamp = built[0].stat().st_mtime_ns
+    monkeypatch.setattr(native, "_state", {"enabled": True, "library": None, "failed": False})
+    assert native.available(torch.zeros(1)) and built[0].stat().st_mtime_ns == stamp
