@@ -31,9 +31,11 @@ JSON says which).
    evaluation each). ``--skip-openmm`` leaves it out.
 
 The pair kernels run as the ``physics.compile_kernels`` key says (compiled by
-default, during the untimed warm-up steps); ``--eager`` times them uncompiled.
+default, during the untimed warm-up steps); ``--eager`` times them uncompiled. The native C pair
+kernels (:mod:`pinnff.physics.native`) serve the CPU by default; ``--no-native`` times the torch
+formulas instead (run both back to back: this machine's speed drifts by 10-30 % between runs).
 
-    python benchmarks/bench_md.py --json bench_md.json [--pinn model.pt] [--threads 2] [--device cuda] [--eager]
+    python benchmarks/bench_md.py --json bench_md.json [--pinn model.pt] [--threads 2] [--device cuda] [--eager] [--no-native]
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def time_production(atoms, potential, md: dict, device: str, dtype, steps: int) 
     s, respa, state = integrator(atoms, potential, md, device, dtype)
     thermostat = Thermostat(s.production, s.temperature_K, tau_fs=s.bussi_tau_fs,
                             friction_per_fs=s.production_friction_per_fs)
-    for _ in range(2):  # warm-up
+    for _ in range(4):  # warm-up (the first steps compile the kernels)
         state = respa.step(state, thermostat)
     builds = potential.neighbors.builds
     synchronize(device)
@@ -194,7 +196,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--molecules", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=15, help="timed outer steps per potential")
+    parser.add_argument("--steps", type=int, default=40, help="timed outer steps per potential")
     parser.add_argument("--equilibrate-ps", type=float, default=0.3)
     parser.add_argument("--nve-ps", type=float, default=1.5)
     parser.add_argument("--minimize-steps", type=int, default=60)
