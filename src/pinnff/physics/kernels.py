@@ -17,6 +17,11 @@ Compilation needs a C compiler on the CPU; where it fails, the kernels fall
 back to eager execution with one warning, and the results are the same to
 float rounding.
 
+On the CPU the native C kernels (:mod:`pinnff.physics.native`) take the place of the multipole,
+permanent-field, 14-7 and charge-transfer kernels (gathers and scatters included); these compiled
+ones then serve the polarization damping factors and the symmetry functions, and everything on CUDA
+or where the native library is unavailable.
+
 Compiled kernels are first-order only (no ``create_graph`` through them).
 """
 
