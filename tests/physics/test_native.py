@@ -264,3 +264,35 @@ def test_the_library_is_built_once_into_the_cache(monkeypatch, tmp_path):
     stamp = built[0].stat().st_mtime_ns
     monkeypatch.setattr(native, "_state", {"enabled": True, "library": None, "failed": False})
     assert native.available(torch.zeros(1)) and built[0].stat().st_mtime_ns == stamp
+
+
+def test_per_segment_energies_and_gradients_of_a_batch_match_the_torch_path():
+    """Two DEGDME dimers and a monomer as one batch of segments (a training batch): per-segment energies and
+    the gradients of a weighted sum of them (each segment's gradient scaled by its own weight)."""
+    from pinnff.physics.pairs import segment_pairs
+
+    params2 = random_multipoles(prior_parameters(2), seed=5, scale=0.5)
+    params = {k: (torch.cat([v, v, v[:23]]) if torch.is_tensor(v) else v) for k, v in params2.items()}
+    params = {k: v.requires_grad_(v.is_floating_point()) if torch.is_tensor(v) else v for k, v in params.items()}
+    topo = degdme_topology(5)
+    x = torch.tensor(np.concatenate([degdme_dimer(shift=(0.0, 0.5, 4.5)), degdme_dimer(shift=(0.3, 4.0, 0.0)) + 30.0,
+                                     degdme_dimer()[:23] - 30.0]))
+    pairs, segments = segment_pairs([46, 46, 23])
+    settings = PhysicsSettings(polarization=PolarizationSettings(solver="extrapolated"))
+    weight = torch.tensor([0.7, -1.3, 2.0], dtype=torch.float64)
+    names = [k for k, v in params.items() if torch.is_tensor(v) and v.requires_grad]
+    results = []
+    for enabled in (True, False):
+        native.use(enabled)
+        xx = x.clone().requires_grad_(True)
+        total, parts = total_energy(xx, topo, params, settings=settings, pairs=pairs, segments=segments)
+        assert total.shape == (3,)
+        grads = torch.autograd.grad((weight * total).sum(), [xx] + [params[k] for k in names], allow_unused=True)
+        results.append(({k: v.detach() for k, v in parts.items()}, grads))
+    (fast_parts, fast_grads), (slow_parts, slow_grads) = results
+    for term, value in slow_parts.items():
+        assert torch.allclose(fast_parts[term], value, rtol=1e-10, atol=1e-10), term
+    for name, p, q in zip(["positions"] + names, fast_grads, slow_grads):
+        assert (p is None) == (q is None), name
+        if q is not None:
+            assert torch.allclose(p, q, rtol=1e-9, atol=1e-9 * (float(q.abs().max()) + 1.0)), name

@@ -16,7 +16,7 @@ from pinnff.physics import native
 from pinnff.physics.damping import quintic_taper
 from pinnff.physics.kernels import fused
 from pinnff.physics.multipole import COULOMB
-from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, pair_geometry, segment_owners
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 
@@ -32,8 +32,9 @@ def charge_transfer_energy(positions: torch.Tensor, topology: Topology, params: 
         scale = -COULOMB * list_scale(topology, sub, scales.mpole, scales, positions.dtype)
         formula = functools.partial(_switched_pair_energies, r_on=taper * cutoff, r_off=cutoff)
         e = native.pair_energies("ct", sub.i, sub.j, positions, sub.shift, scale, params["ct_A"], params["ct_B"],
-                                 taper * cutoff, cutoff, formula, summed=segments is None)
-        return e if segments is None else energy_sum(e, sub.i, segments)
+                                 taper * cutoff, cutoff, formula, summed=True,
+                                 owners=segment_owners(segments, sub.i))
+        return e
     geo = pair_geometry(positions, pairs, cutoff)
     i, k, r = geo.i, geo.j, geo.r
     weight = geo.cached(("charge_transfer", id(topology), scales, cutoff, taper),  # geometry only: built once

@@ -21,7 +21,7 @@ import torch
 from pinnff.physics import damping, native
 from pinnff.physics.electrostatics import Electrostatics, pair_invariants
 from pinnff.physics.kernels import fused
-from pinnff.physics.pairs import PairList, Segments, energy_sum
+from pinnff.physics.pairs import PairList, Segments, energy_sum, segment_owners
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 COULOMB = 332.0637
@@ -136,8 +136,9 @@ def pair_sum_energy(shared: Electrostatics, params: dict, cutoff: float | None, 
     if native.available(r, shared.atom_rows):
         core, alpha = (params["cp_core"], params["cp_alpha"]) if penetration else (None, None)
         e = native.multipole_pairs(i, k, geo.components(), f, shared.atom_rows.T, core, alpha,
-                                   scale if penetration else None, _native_formula, summed=segments is None)
-        return COULOMB * (e if segments is None else energy_sum(e, i, segments))
+                                   scale if penetration else None, _native_formula, summed=True,
+                                   owners=segment_owners(segments, i))
+        return COULOMB * e
     cp_i = cp_k = None
     if penetration:
         core_alpha = torch.stack([params["cp_core"], params["cp_alpha"]])  # (2, n)

@@ -221,6 +221,14 @@ def energy_sum(values: torch.Tensor, atoms: torch.Tensor | None, segments: Segme
     return values.new_zeros(segments.size).index_add(0, owner, values)
 
 
+def segment_owners(segments: Segments | None, atoms: torch.Tensor):
+    """``(segment of each pair (k,), segment of each atom (n,), segments)`` for pairs whose first atoms are
+    ``atoms`` (k,), the form :func:`pinnff.physics.native.pair_energies` sums by; None without segments."""
+    if segments is None:
+        return None
+    return segments.index.index_select(0, atoms), segments.index, segments.size
+
+
 def segment_pairs(sizes, device=None) -> tuple[PairList, Segments]:
     """Every pair ``i < j`` within each of consecutive segments of ``sizes`` atoms (non-periodic).
 

@@ -17,7 +17,7 @@ import torch
 from pinnff.physics import native
 from pinnff.physics.damping import quintic_taper
 from pinnff.physics.kernels import fused
-from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, frozen, pair_geometry
+from pinnff.physics.pairs import PairList, Segments, build_pairs, energy_sum, frozen, pair_geometry, segment_owners
 from pinnff.physics.topology import Scales, Topology, list_scale
 
 EPSILON_RULES = {"HHG": 0, "W-H": 1}
@@ -94,8 +94,8 @@ def vdw_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=N
         formula = functools.partial(_switched_pair_energies, epsilon_rule=epsilon_rule, r_on=r_on, r_off=r_off)
         e = native.pair_energies("vdw", sub.i, sub.j, sites, sub.shift, scale, params["vdw_radius"],
                                  params["vdw_epsilon"], r_on, r_off, formula, EPSILON_RULES[epsilon_rule.upper()],
-                                 summed=segments is None)
-        return e if segments is None else energy_sum(e, sub.i, segments)
+                                 summed=True, owners=segment_owners(segments, sub.i))
+        return e
     geo = pair_geometry(sites, pairs, cutoff, margin=margin)
     weight = geo.cached(("vdw", id(topology), scales, cutoff, taper), lambda: _pair_weight(geo, topology, scales,
                                                                                           cutoff, taper, sites.dtype))

@@ -174,27 +174,54 @@ def dipole_field(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f3: torch.T
 
 
 class _Summed(torch.autograd.Function):
-    """A summed pair energy (0-d) whose gradients the kernel computed together with it (``run()`` returns
-    the energy and one gradient per tensor, None where none is needed): the backward pass only scales
-    them, instead of a second pass over the pairs. ``formula(*tensors)``, the per-pair energies in
-    torch, serves second derivatives."""
+    """Summed pair energies whose gradients the kernel computed together with them, with unit weights:
+    the backward pass only scales them, instead of a second pass over the pairs. ``run()`` returns the
+    energy and one gradient per tensor (None where none is needed). ``owners`` None: the energy is
+    the sum (0-d); else ``(pair_owner (k,), atom_owner (n,), size)``: one energy per segment (size,),
+    exact because a pair and its atoms belong to one segment, so each gradient is scaled by its
+    segment's incoming gradient (``axes``: per tensor, ``"pair"`` or ``"atom"`` and the dimension
+    that runs over them). ``formula(*tensors)``, the per-pair energies in torch, serves second
+    derivatives."""
 
     @staticmethod
-    def forward(ctx, run, formula, *tensors):
+    def forward(ctx, run, formula, owners, axes, *tensors):
         energy, ctx.grads = run()
-        ctx.formula = formula
+        ctx.formula, ctx.owners, ctx.axes = formula, owners, axes
         ctx.save_for_backward(*tensors)
         return energy
 
     @staticmethod
     def backward(ctx, g):
-        need = ctx.needs_input_grad[2:]
+        need = ctx.needs_input_grad[4:]
         if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
             tensors = ctx.saved_tensors
             wanted = [t for t, n in zip(tensors, need) if n]
-            grads = iter(torch.autograd.grad(ctx.formula(*tensors).sum(), wanted, g, create_graph=True))
-            return (None, None, *(next(grads) if n else None for n in need))
-        return (None, None, *(None if gr is None or not n else g * gr for gr, n in zip(ctx.grads, need)))
+            pairs = ctx.formula(*tensors)
+            out = pairs.sum() if ctx.owners is None else _segment_sum(pairs, ctx.owners)
+            grads = iter(torch.autograd.grad(out, wanted, g, create_graph=True))
+            return (None, None, None, None, *(next(grads) if n else None for n in need))
+        result = []
+        for gr, n, (kind, dim) in zip(ctx.grads, need, ctx.axes):
+            if gr is None or not n:
+                result.append(None)
+            elif ctx.owners is None:
+                result.append(g * gr)
+            else:
+                weight = g.index_select(0, ctx.owners[0] if kind == "pair" else ctx.owners[1])
+                shape = [1] * gr.dim()
+                shape[dim] = -1
+                result.append(gr * weight.reshape(shape))
+        return (None, None, None, None, *result)
+
+
+def _segment_sum(pair_energies: torch.Tensor, owners) -> torch.Tensor:
+    """Per-segment sums (size,) of per-pair energies (k,) by ``owners`` = (pair_owner, atom_owner, size)."""
+    return pair_energies.new_zeros(owners[2]).index_add(0, owners[0], pair_energies)
+
+
+def _summed_energy(pairs: torch.Tensor | None, total, owners):
+    """The kernel's total (0-d) or, with ``owners``, its per-pair energies summed per segment."""
+    return pairs.new_tensor(total.value) if owners is None else _segment_sum(pairs, owners)
 
 
 def _wants_grad(*tensors) -> bool:
@@ -231,7 +258,7 @@ class _PairTerm(torch.autograd.Function):
             grad_e = grad_e.contiguous()  # kept alive for the call (an expanded gradient is copied)
             _call(f"{term}_pairs_grad_{_suffix(x)}", ctypes.c_int64(x.shape[0]), ctypes.c_int64(i.shape[0]),
                   *_pair_args(i, j, x, shift, scale, a, b, rule, r_on, r_off), _ptr(grad_e),
-                  _ptr(g_x), _ptr(g_a), _ptr(g_b), None, ctypes.c_int(torch.get_num_threads()))
+                  _ptr(g_x), _ptr(g_a), _ptr(g_b), None, None, ctypes.c_int(torch.get_num_threads()))
         return None, None, None, g_x, None, None, g_a, g_b, None, None, None, None
 
 
@@ -241,13 +268,15 @@ PAIR_TERMS = {"vdw": "buffered 14-7: a = R_min (A), b = epsilon (kcal/mol), rule
 
 def pair_energies(term: str, i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, shift: torch.Tensor | None,
                   scale: torch.Tensor, a: torch.Tensor, b: torch.Tensor, r_on: float, r_off: float, formula,
-                  rule: int = 0, summed: bool = False) -> torch.Tensor:
+                  rule: int = 0, summed: bool = False, owners=None) -> torch.Tensor:
     """Energies (k,) of the pair term ``term`` (:data:`PAIR_TERMS`) for pairs ``i``, ``j`` (k,) of sites ``x``
     (n, 3) A (``shift`` (k, 3) A or None): ``scale`` (k,) times the quintic switch from ``r_on`` to ``r_off``
     A (``inf``: no cutoff; zero beyond) times the pair function of the per-atom parameters ``a``, ``b``
     (n,). Differentiable in ``x``, ``a`` and ``b``; ``formula`` (``(i, j, x, shift, scale, a, b) ->
     (k,)``, the same energies in torch) serves second derivatives. ``summed``: their sum (0-d) instead,
-    its gradients computed in the same pass over the pairs. Call only where :func:`available`."""
+    or with ``owners`` = (segment of each pair (k,), of each atom (n,), segments) one sum per segment;
+    where a gradient is wanted it is computed in the same pass over the pairs. Call only where
+    :func:`available`."""
     if term not in PAIR_TERMS:
         raise ValueError(f"unknown native pair term {term!r}")
     dtype = x.dtype
@@ -257,17 +286,21 @@ def pair_energies(term: str, i: torch.Tensor, j: torch.Tensor, x: torch.Tensor, 
     if not (summed and _wants_grad(x, a, b)):
         energies = _PairTerm.apply(term, i, j, xc, shift, scale, ac, bc, int(rule), float(r_on), float(r_off),
                                    formula)
-        return energies.sum() if summed else energies
+        if not summed:
+            return energies
+        return energies.sum() if owners is None else _segment_sum(energies, owners)
 
     def run():
         total = ctypes.c_double()
+        pairs = None if owners is None else torch.empty_like(scale)
         grads = [torch.empty_like(t) if t.requires_grad else None for t in (xc, ac, bc)]
         _call(f"{term}_pairs_grad_{_suffix(xc)}", ctypes.c_int64(xc.shape[0]), ctypes.c_int64(i.shape[0]),
               *_pair_args(i, j, xc, shift, scale, ac, bc, int(rule), float(r_on), float(r_off)), None,
-              *(_ptr(g) for g in grads), ctypes.byref(total), ctypes.c_int(torch.get_num_threads()))
-        return xc.new_tensor(total.value), grads
+              *(_ptr(g) for g in grads), ctypes.byref(total), _ptr(pairs), ctypes.c_int(torch.get_num_threads()))
+        return _summed_energy(xc if pairs is None else pairs, total, owners), grads
 
-    return _Summed.apply(run, lambda *t: formula(i, j, t[0], shift, scale, t[1], t[2]), xc, ac, bc)
+    return _Summed.apply(run, lambda *t: formula(i, j, t[0], shift, scale, t[1], t[2]), owners,
+                         (("atom", 0),) * 3, xc, ac, bc)
 
 
 class _Valence(torch.autograd.Function):
@@ -314,7 +347,7 @@ class _MultipolePairs(torch.autograd.Function):
         energy = torch.empty_like(f[0])
         _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), None, _ptr(energy),
-              *([None] * 7), ctypes.c_int(torch.get_num_threads()))
+              *([None] * 8), ctypes.c_int(torch.get_num_threads()))
         return energy
 
     @staticmethod
@@ -334,20 +367,21 @@ class _MultipolePairs(torch.autograd.Function):
             grads[5] = torch.empty_like(cp_scale)
         _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), _ptr(grad_e), None,
-              *(_ptr(g) for g in grads), None, ctypes.c_int(torch.get_num_threads()))
+              *(_ptr(g) for g in grads), None, None, ctypes.c_int(torch.get_num_threads()))
         return (None, None, *(g if n else None for g, n in zip(grads, need)), None)
 
 
 def multipole_pairs(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f: torch.Tensor, rows: torch.Tensor,
                     core: torch.Tensor | None, alpha: torch.Tensor | None, cp_scale: torch.Tensor | None,
-                    formula, summed: bool = False) -> torch.Tensor:
+                    formula, summed: bool = False, owners=None) -> torch.Tensor:
     """Permanent-multipole pair energies (k,) e^2/A of pairs ``i``, ``j`` (k,) at ``rv`` (3, k) = x_j - x_i A
     (:func:`pinnff.physics.multipole.multipole_pair_energy`): radial factors ``f`` (5, k) (screening and
     scale included), per-atom ``rows`` (n, 13) (charge, dipole, Q = Theta/3 row by row), with GORDON2
     penetration the cores ``core`` and exponents ``alpha`` (n,) and the pair scales ``cp_scale`` (k,)
     (all None: none). Differentiable in every tensor; ``formula`` (the same arguments but ``formula``,
-    in torch) serves second derivatives. ``summed``: their sum (0-d) instead, its gradients computed in
-    the same pass over the pairs. Call only where :func:`available`."""
+    in torch) serves second derivatives. ``summed``: their sum (0-d) instead, or with ``owners`` (see
+    :func:`pair_energies`) one per segment; where a gradient is wanted it is computed in the same pass
+    over the pairs. Call only where :func:`available`."""
     dtype = rv.dtype
     cast = [None if t is None else t.to(dtype).contiguous() for t in (core, alpha, cp_scale)]
     if (cast[2] is None) != (cast[0] is None) or (cast[0] is None) != (cast[1] is None):
@@ -356,20 +390,25 @@ def multipole_pairs(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f: torch
     tensors = (rv.contiguous(), f.to(dtype).contiguous(), rows.to(dtype).contiguous(), *cast)
     if not (summed and _wants_grad(rv, f, rows, core, alpha, cp_scale)):
         energies = _MultipolePairs.apply(i, j, *tensors, formula)
-        return energies.sum() if summed else energies
+        if not summed:
+            return energies
+        return energies.sum() if owners is None else _segment_sum(energies, owners)
 
     def run():
         total = ctypes.c_double()
+        pairs = None if owners is None else torch.empty_like(tensors[1][0])
         wanted = [t is not None and t.requires_grad for t in tensors]
         # the pair gradients are always written; the per-atom ones only where wanted
         grads = [torch.empty_like(t) if t is not None and (w or n < 2 or n == 5) else None
                  for n, (t, w) in enumerate(zip(tensors, wanted))]
         _call(f"multipole_pairs_{_suffix(tensors[0])}", ctypes.c_int64(tensors[2].shape[0]),
               ctypes.c_int64(i.shape[0]), _ptr(i), _ptr(j), *(_ptr(t) for t in tensors), None, None,
-              *(_ptr(g) for g in grads), ctypes.byref(total), ctypes.c_int(torch.get_num_threads()))
-        return tensors[0].new_tensor(total.value), [g if w else None for g, w in zip(grads, wanted)]
+              *(_ptr(g) for g in grads), ctypes.byref(total), _ptr(pairs), ctypes.c_int(torch.get_num_threads()))
+        return (_summed_energy(tensors[0] if pairs is None else pairs, total, owners),
+                [g if w else None for g, w in zip(grads, wanted)])
 
-    return _Summed.apply(run, lambda *t: formula(i, j, *t), *tensors)
+    axes = (("pair", 1), ("pair", 1), ("atom", 0), ("atom", 0), ("atom", 0), ("pair", 0))
+    return _Summed.apply(run, lambda *t: formula(i, j, *t), owners, axes, *tensors)
 
 
 class _PermanentField(torch.autograd.Function):

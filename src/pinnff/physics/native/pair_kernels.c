@@ -225,8 +225,10 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
                                const REAL *x, const REAL *shift, const REAL *scale,          \
                                const REAL *pa, const REAL *pb, int rule, double r_on,        \
                                double r_off, const REAL *grad_e, REAL *grad_x,               \
-                               REAL *grad_a, REAL *grad_b, double *total, int threads) {     \
-    /* grad_e NULL: unit weights (the gradient of the sum), with the sum itself in total */  \
+                               REAL *grad_a, REAL *grad_b, double *total, REAL *energy_pairs, \
+                               int threads) {                                                \
+    /* grad_e NULL: unit weights (the gradient of the sum), with the sum itself in total and,  \
+     * where energy_pairs is given, each pair's energy (k,) */                                \
     if (threads < 1) threads = 1;                                                            \
     double *acc = (double *)calloc((size_t)threads * (size_t)n * 5, sizeof(double));         \
     if (!acc) return 1;                                                                      \
@@ -239,6 +241,7 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
         int64_t lo = k * t / nt, hi = k * (t + 1) / nt;                                      \
         for (int64_t p = lo; p < hi; ++p) {                                                  \
             int64_t i = pi[p], j = pj[p];                                                    \
+            if (energy_pairs) energy_pairs[p] = 0;                                           \
             double w = scale[p] * (grad_e ? grad_e[p] : 1.0);                                \
             if (w == 0.0) continue;                                                          \
             double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],               \
@@ -252,6 +255,7 @@ int NAME##_pairs_grad_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const in
                              &d_bi, &d_bj);                                                  \
             double c = w * (dS * phi + S * d_r) / r, ws = w * S;                             \
             sum_e += ws * phi;                                                               \
+            if (energy_pairs) energy_pairs[p] = (REAL)(ws * phi);                            \
             double *ai = a + 5 * i, *aj = a + 5 * j;                                         \
             ai[0] -= c * dx; ai[1] -= c * dy; ai[2] -= c * dz;                               \
             aj[0] += c * dx; aj[1] += c * dy; aj[2] += c * dz;                               \
@@ -425,9 +429,11 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
                              const REAL *core, const REAL *alpha, const REAL *cp_scale,     \
                              const REAL *grad_e, REAL *energy, REAL *grad_rv, REAL *grad_f,  \
                              REAL *grad_rows, REAL *grad_core, REAL *grad_alpha,            \
-                             REAL *grad_cp_scale, double *total, int threads) {             \
+                             REAL *grad_cp_scale, double *total, REAL *energy_pairs,        \
+                             int threads) {                                                  \
     /* energy given: per-pair energies (k,); else the gradients of sum(grad_e * energy), with  \
-     * grad_e NULL the gradients of the sum (unit weights) and the sum itself in total */      \
+     * grad_e NULL the gradients of the sum (unit weights), the sum itself in total and, where \
+     * energy_pairs is given, each pair's energy (k,) */                                      \
     if (threads < 1) threads = 1;                                                            \
     int backward = energy == NULL, cp = cp_scale != NULL;                                    \
     double sum_e = 0.0;                                                                      \
@@ -486,6 +492,7 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
             }                                                                                \
             if (!backward) { energy[p] = (REAL)e; continue; }                                \
             sum_e += e;                                                                      \
+            if (energy_pairs) energy_pairs[p] = (REAL)e;                                     \
             double w = grad_e ? grad_e[p] : 1.0;                                             \
             if (w == 0.0) {                                                                  \
                 for (int m = 0; m < 5; ++m) grad_f[m * k + p] = 0;                           \
