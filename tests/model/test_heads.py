@@ -6,7 +6,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import SymmetryFunctions
-from pinnff.model.heads import POSITIVE_KEYS, HeadConfig, ParameterHeads, symmetry_classes
+from pinnff.model.heads import POSITIVE_KEYS, HeadConfig, ParameterBounds, ParameterHeads, bounded_parameters, symmetry_classes
 
 SMILES = "COCCOCCOC"
 EPS = torch.finfo(torch.float64).eps
@@ -127,6 +127,23 @@ def test_charged_molecules_and_y_odd_components(batch):
     assert float(out["quadrupole"][:, [0, 1, 2, 1], [1, 0, 1, 2]].abs().max()) == 0.0
     # default cp_core range is 0: the core charge stays at its prior
     torch.testing.assert_close(out["cp_core"], batch["priors"]["cp_core"], rtol=4 * EPS, atol=0)
+
+
+def test_bounds_built_once_map_new_outputs_as_the_one_call_function(batch):
+    """A training batch or an MD box builds its bounded maps once and reuses them for every new raw
+    output: the same parameters, bit for bit, as building them at each call; raw outputs of another
+    dtype are refused."""
+    bounds = ParameterBounds(batch["mol_id"], batch["priors"], WIDE, batch["classes"])
+    for seed in (0, 1):
+        raw = torch.randn(len(batch["numbers"]), 16, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        local = 0.1 * raw.flip(0)
+        once = bounds(raw, local)
+        each = bounded_parameters(raw, batch["mol_id"], batch["priors"], WIDE, batch["classes"], local=local)
+        for key, value in each.items():
+            assert torch.equal(once[key], value), key
+        check_constraints(bounds(raw), batch, WIDE)
+    with pytest.raises(InputError, match="built for torch.float64"):
+        bounds(raw.float())
 
 
 def test_atom_order_does_not_matter(batch, rng):

@@ -294,58 +294,76 @@ def bounded_parameters(
 ) -> dict[str, torch.Tensor]:
     """Per-atom parameters (dict keyed by :data:`PARAMETER_KEYS`, shapes and units in the module docstring).
 
-    ``raw`` (n, :data:`N_OUTPUTS`) unbounded outputs; ``mol_id`` (n,) molecule
-    labels; ``priors``: every key of :data:`PARAMETER_KEYS` with the output's
-    shape (a missing ``dipole``/``quadrupole`` prior means zero); ``classes``
-    (n,) symmetry-class labels within a molecule (None: no averaging);
-    ``mol_charge`` (n_molecules,) e, total charge per molecule in the order
-    of the sorted unique ``mol_id`` (default 0); ``local`` (n, :data:`N_OUTPUTS`) raw corrections added
-    after the averaging over symmetry classes (per-atom effects such as an atom's own intermolecular
-    neighbours, :mod:`pinnff.model.environment`), still inside every bound.
+    ``raw`` (n, :data:`N_OUTPUTS`) unbounded outputs; ``local`` (n, :data:`N_OUTPUTS`) raw corrections
+    added after the averaging over symmetry classes; the other arguments as in :class:`ParameterBounds`,
+    built here for one call (build it once where the same atoms are bounded again and again).
     """
-    n = raw.shape[0]
-    dtype, device = raw.dtype, raw.device
-    mol_id = torch.as_tensor(mol_id, device=device).long()
-    molecules = _Groups(mol_id)
-    if classes is None:
-        groups = None
-    else:
-        classes = torch.as_tensor(classes, device=device).long()
-        groups = _Groups(molecules.index * (int(classes.max()) + 1) + classes)
-    symmetrize = (lambda x: x) if groups is None else groups.mean
-    prior = _checked_priors(priors, n, dtype, device, symmetrize)
+    bounds = ParameterBounds(mol_id, priors, config, classes, mol_charge, dtype=raw.dtype, device=raw.device)
+    return bounds(raw, local)
 
-    raw = symmetrize(raw)
-    if local is not None:
-        raw = raw + local
-    out: dict[str, torch.Tensor] = {}
 
-    # positive parameters: p0 (1 + r tanh(.)), r in [0, 1)
-    ranges = torch.tensor([config.relative_range[key] for key in POSITIVE_KEYS], dtype=dtype, device=device)
-    factor = 1.0 + ranges * torch.tanh(raw[:, _POSITIVE])
-    for column, key in enumerate(POSITIVE_KEYS):
-        out[key] = prior[key] * factor[:, column]
+class ParameterBounds:
+    """The bounded maps of the module docstring for one fixed set of atoms.
 
-    # permanent multipoles in the local frame
-    dipole_mask = _Y_ODD_DIPOLE.to(dtype=dtype, device=device) if config.zero_y_odd else torch.ones(3, dtype=dtype, device=device)
-    quad_mask = _Y_ODD_QUAD.to(dtype=dtype, device=device) if config.zero_y_odd else torch.ones(5, dtype=dtype, device=device)
-    out["dipole"] = (prior["dipole"] + config.dipole_range * torch.tanh(raw[:, _DIPOLE])) * dipole_mask
-    free = torch.stack([prior["quadrupole"][:, a, b] for a, b in _QUAD_INDEX], dim=1)
-    free = (free + config.quadrupole_range * torch.tanh(raw[:, _QUAD])) * quad_mask
-    out["quadrupole"] = _traceless_symmetric(free)
+    ``mol_id`` (n,) molecule labels; ``priors``: every key of :data:`PARAMETER_KEYS` with the output's
+    shape (a missing ``dipole``/``quadrupole`` prior means zero); ``classes`` (n,) symmetry-class
+    labels within a molecule (None: no averaging); ``mol_charge`` (n_molecules,) e, total charge per
+    molecule in the order of the sorted unique ``mol_id`` (default 0). Everything that depends only on
+    these (the groups, the checked and averaged priors, the neutralized prior charges) is computed once
+    here, so a training batch or an MD box pays only for the maps of its raw outputs at each call.
+    """
 
-    # charges: neutral prior plus a bounded correction with zero sum per molecule
-    total = torch.zeros(molecules.size, dtype=dtype, device=device) if mol_charge is None else torch.as_tensor(mol_charge, dtype=dtype, device=device)
-    if total.shape != (molecules.size,):
-        raise InputError(f"mol_charge must have shape ({molecules.size},), got {tuple(total.shape)}")
-    excess = molecules.sum(prior["charge"]) - total
-    if bool((excess.abs() > 1e-3).any()):
-        worst = int(excess.abs().argmax())
-        raise InputError(f"prior charges of molecule {worst} sum to {float(excess[worst] + total[worst]):.6f} e, not its total charge {float(total[worst]):.6f} e")
-    q0 = prior["charge"] - (excess / molecules.count.to(dtype))[molecules.index]
-    bound = config.charge_range
-    out["charge"] = q0 + _zero_sum_within_bounds(bound * torch.tanh(raw[:, 0]), bound, molecules)
-    return {key: out[key] for key in PARAMETER_KEYS}
+    def __init__(self, mol_id: torch.Tensor, priors: dict[str, torch.Tensor], config: HeadConfig,
+                 classes: torch.Tensor | None = None, mol_charge: torch.Tensor | None = None,
+                 dtype=torch.float64, device=None):
+        mol_id = torch.as_tensor(mol_id, device=device).long()
+        device = mol_id.device
+        self.config, self.dtype = config, dtype
+        self.molecules = _Groups(mol_id)
+        if classes is None:
+            self.symmetrize = lambda x: x
+        else:
+            classes = torch.as_tensor(classes, device=device).long()
+            self.symmetrize = _Groups(self.molecules.index * (int(classes.max()) + 1) + classes).mean
+        prior = _checked_priors(priors, mol_id.numel(), dtype, device, self.symmetrize)
+        total = (torch.zeros(self.molecules.size, dtype=dtype, device=device) if mol_charge is None
+                 else torch.as_tensor(mol_charge, dtype=dtype, device=device))
+        if total.shape != (self.molecules.size,):
+            raise InputError(f"mol_charge must have shape ({self.molecules.size},), got {tuple(total.shape)}")
+        excess = self.molecules.sum(prior["charge"]) - total
+        if bool((excess.abs() > 1e-3).any()):
+            worst = int(excess.abs().argmax())
+            raise InputError(f"prior charges of molecule {worst} sum to {float(excess[worst] + total[worst]):.6f} e, not its total charge {float(total[worst]):.6f} e")
+        self.charge = prior["charge"] - (excess / self.molecules.count.to(dtype))[self.molecules.index]
+        self.positive = torch.stack([prior[key] for key in POSITIVE_KEYS], dim=1)  # (n, 7)
+        self.ranges = torch.tensor([config.relative_range[key] for key in POSITIVE_KEYS], dtype=dtype, device=device)
+        self.dipole_mask = (_Y_ODD_DIPOLE if config.zero_y_odd else torch.ones(3)).to(dtype=dtype, device=device)
+        self.quad_mask = (_Y_ODD_QUAD if config.zero_y_odd else torch.ones(5)).to(dtype=dtype, device=device)
+        self.dipole = prior["dipole"]
+        self.quadrupole = torch.stack([prior["quadrupole"][:, a, b] for a, b in _QUAD_INDEX], dim=1)
+
+    def __call__(self, raw: torch.Tensor, local: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-atom parameters from ``raw`` (n, :data:`N_OUTPUTS`) unbounded outputs, ``local`` (n,
+        :data:`N_OUTPUTS`) raw corrections added after the averaging over symmetry classes (per-atom
+        effects such as an atom's own intermolecular neighbours, :mod:`pinnff.model.environment`), still
+        inside every bound."""
+        if raw.dtype != self.dtype:
+            raise InputError(f"raw outputs are {raw.dtype}, these bounds were built for {self.dtype}")
+        raw = self.symmetrize(raw)
+        if local is not None:
+            raw = raw + local
+        squashed = torch.tanh(raw)  # one pass over every output column
+        out: dict[str, torch.Tensor] = {}
+        positive = self.positive * (1.0 + self.ranges * squashed[:, _POSITIVE])  # p0 (1 + r tanh(.))
+        for column, key in enumerate(POSITIVE_KEYS):
+            out[key] = positive[:, column]
+        config = self.config
+        out["dipole"] = (self.dipole + config.dipole_range * squashed[:, _DIPOLE]) * self.dipole_mask
+        out["quadrupole"] = _traceless_symmetric((self.quadrupole + config.quadrupole_range * squashed[:, _QUAD])
+                                                 * self.quad_mask)
+        bound = config.charge_range
+        out["charge"] = self.charge + _zero_sum_within_bounds(bound * squashed[:, 0], bound, self.molecules)
+        return {key: out[key] for key in PARAMETER_KEYS}
 
 
 def _traceless_symmetric(free: torch.Tensor) -> torch.Tensor:

@@ -46,7 +46,7 @@ from pinnff.errors import InputError
 from pinnff.model.contact import ContactConfig, ContactCorrection
 from pinnff.model.descriptors import DescriptorConfig
 from pinnff.model.environment import EnvironmentConfig, EnvironmentCorrection
-from pinnff.model.heads import HeadConfig, ParameterTable, bounded_parameters, symmetry_classes
+from pinnff.model.heads import HeadConfig, ParameterBounds, ParameterTable, symmetry_classes
 from pinnff.model.network import ParameterNetwork
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
 from pinnff.physics.pairs import segment_pairs
@@ -175,14 +175,15 @@ class PhysicsPotential(torch.nn.Module):
         return self.type_table if self.kind == "pinn" else self.source
 
     def tiled(self, n_molecules: int, device) -> dict:
-        """Template quantities repeated for ``n_molecules`` molecules."""
+        """Template quantities repeated for ``n_molecules`` molecules, and the bounded maps of their
+        parameters (:class:`pinnff.model.heads.ParameterBounds`, ``bounds``)."""
         dtype = next(self.parameters()).dtype
         priors = {k: torch.cat([v.to(dtype=dtype, device=device)] * n_molecules) for k, v in self.priors.items()}
-        return {"priors": priors,
-                "numbers": self.template_numbers.repeat(n_molecules).to(device),
-                "types": self.template_types.repeat(n_molecules).to(device),
-                "mol_id": torch.arange(n_molecules, device=device).repeat_interleave(self.n_atoms),
-                "reduction": self.vdw_reduction.to(dtype=dtype, device=device).repeat(n_molecules)}
+        types = self.template_types.repeat(n_molecules).to(device)
+        mol_id = torch.arange(n_molecules, device=device).repeat_interleave(self.n_atoms)
+        return {"priors": priors, "numbers": self.template_numbers.repeat(n_molecules).to(device), "types": types,
+                "mol_id": mol_id, "reduction": self.vdw_reduction.to(dtype=dtype, device=device).repeat(n_molecules),
+                "bounds": ParameterBounds(mol_id, priors, self.table.config, classes=types, dtype=dtype, device=device)}
 
     def molecule_count(self, numbers: torch.Tensor) -> int:
         """Number of molecules of a structure with atomic numbers ``numbers`` (n,) in template order."""
@@ -214,20 +215,23 @@ class PhysicsPotential(torch.nn.Module):
             return None
         return self.environment.features(positions, tiled["numbers"], tiled["mol_id"], pairs)
 
-    def _raw(self, positions, t: dict, features, cell) -> torch.Tensor:
-        """Raw corrections (n, N_OUTPUTS) of the molecules alone: per-type row plus, for the PINN, the network."""
+    def _raw(self, positions, t: dict, features, cell, network: torch.Tensor | None = None) -> torch.Tensor:
+        """Raw corrections (n, N_OUTPUTS) of the molecules alone: per-type row plus, for the PINN, the network
+        (``network``: its outputs where already computed)."""
         raw = self.table.rows(t["types"])
         if self.kind == "pinn":
-            if features is None:
-                features = self.source.descriptors(positions, t["numbers"], mol_id=t["mol_id"], cell=cell)
-            raw = raw + self.source.heads.raw(features, t["numbers"])
+            if network is None:
+                if features is None:
+                    features = self.source.descriptors(positions, t["numbers"], mol_id=t["mol_id"], cell=cell)
+                network = self.source.heads.raw(features, t["numbers"])
+            raw = raw + network
         return raw
 
     def _local(self, shells, t: dict) -> torch.Tensor | None:
         return None if shells is None or self.environment is None else self.environment(shells, t["numbers"])
 
     def _bounded(self, raw: torch.Tensor, t: dict, local: torch.Tensor | None) -> dict:
-        return bounded_parameters(raw, t["mol_id"], t["priors"], self.table.config, classes=t["types"], local=local)
+        return t["bounds"](raw, local)
 
     # --- training on interaction energies ---------------------------------------
     def prepare(self, clusters: list, copy_rmsd_A: float | None = RIGID_COPY_RMSD_A) -> dict:
@@ -292,7 +296,13 @@ class PhysicsPotential(torch.nn.Module):
         if self.kind == "pinn":
             self.source.heads.fit_normalization(data["features"], data["numbers"])
 
-    def penalty(self, data: dict) -> torch.Tensor:
+    def training_terms(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """E_int (kcal/mol, ``(n_samples,)``) of a prepared batch and its :meth:`penalty`, the PINN's network
+        evaluated once for both."""
+        network = self.source.heads.raw(data["features"], data["numbers"]) if self.kind == "pinn" else None
+        return self.interaction_energies(data, network), self.penalty(data, network)
+
+    def penalty(self, data: dict, network: torch.Tensor | None = None) -> torch.Tensor:
         """Regularizer added to the training loss (kcal^2/mol^2): ``prior_weight`` times the mean
         square of the per-type raw corrections (zero is the priors) plus, for the PINN,
         ``network_weight`` times the mean square of the network's raw outputs on the training atoms
@@ -300,11 +310,12 @@ class PhysicsPotential(torch.nn.Module):
         outputs when every atom is displaced at random by ``distortion_A`` (RMS per coordinate):
         parameters vary smoothly with geometry. The distorted descriptors are drawn once (seeded)
         and kept in ``data``. With the environment correction, its weight times the mean square of
-        its raw output on the training atoms (zero is the molecules' own parameters)."""
+        its raw output on the training atoms (zero is the molecules' own parameters). ``network``: the
+        network's outputs on the batch where already computed (:meth:`training_terms`)."""
         loss = self.prior_weight * self.table.raw.pow(2).mean()
         if self.kind == "pinn":
             heads = self.source.heads
-            raw = heads.raw(data["features"], data["numbers"])
+            raw = heads.raw(data["features"], data["numbers"]) if network is None else network
             if "distorted_features" not in data:
                 data["distorted_features"] = self._distorted_features(data)
             change = heads.raw(data["distorted_features"], data["numbers"]) - raw
@@ -322,10 +333,11 @@ class PhysicsPotential(torch.nn.Module):
         distorted = positions + self.distortion_A * noise.to(dtype=positions.dtype, device=positions.device)
         return self.source.descriptors(distorted, data["numbers"], mol_id=data["tiled"]["mol_id"])
 
-    def segment_energies(self, data: dict) -> dict[str, torch.Tensor]:
-        """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``."""
+    def segment_energies(self, data: dict, network: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``;
+        ``network``: the PINN network's outputs on the batch where already computed."""
         positions, t, n = data["positions"], data["tiled"], data["n_cluster_atoms"]
-        raw = self._raw(positions[:n], t, data.get("features"), None)
+        raw = self._raw(positions[:n], t, data.get("features"), None, network)
         alone = self._bounded(raw, t, None)  # every molecule's parameters without neighbours
         if self.environment is None:
             params = {k: v.index_select(0, data["gather"]) for k, v in alone.items()}
@@ -342,10 +354,11 @@ class PhysicsPotential(torch.nn.Module):
                                        pairs=data["all_pairs"], segments=data["segments"])
         return {**pairwise, **polarization}
 
-    def interaction_decomposition(self, data: dict) -> dict[str, torch.Tensor]:
-        """E_int of every prepared cluster split by term, each ``(n_samples,)`` kcal/mol."""
+    def interaction_decomposition(self, data: dict, network: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """E_int of every prepared cluster split by term, each ``(n_samples,)`` kcal/mol (``network`` as in
+        :meth:`segment_energies`)."""
         out = {}
-        for term, energy in self.segment_energies(data).items():
+        for term, energy in self.segment_energies(data, network).items():
             total = energy.new_zeros(data["n_samples"])
             terms = data["segment_sign"].to(energy.dtype) * energy.index_select(0, data["segment_of"])
             out[term] = total.index_add(0, data["segment_sample"], terms)
@@ -391,7 +404,8 @@ class PhysicsPotential(torch.nn.Module):
         self.contact.load_state_dict(best_state)
         return best
 
-    def interaction_energies(self, data: dict) -> torch.Tensor:
-        """E_int (kcal/mol) of every prepared cluster, shape ``(n_samples,)``."""
-        return sum(self.interaction_decomposition(data).values())
+    def interaction_energies(self, data: dict, network: torch.Tensor | None = None) -> torch.Tensor:
+        """E_int (kcal/mol) of every prepared cluster, shape ``(n_samples,)`` (``network`` as in
+        :meth:`segment_energies`)."""
+        return sum(self.interaction_decomposition(data, network).values())
 

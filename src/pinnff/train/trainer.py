@@ -1,8 +1,9 @@
 """Fitting a model to interaction energies with Adam or Tabu-Adam at a fixed gradient budget.
 
 A model offers ``prepare(clusters) -> data``, ``fit_normalization(data)`` and
-``interaction_energies(data) -> (n,)`` kcal/mol, and optionally ``penalty(data)``
-(a regularizer in kcal^2/mol^2). The training loss is the mean squared error
+``interaction_energies(data) -> (n,)`` kcal/mol, and optionally
+``training_terms(data) -> (energies, penalty)``: the same energies and a regularizer in
+kcal^2/mol^2 from one evaluation. The training loss is the mean squared error
 on the (possibly noisy) training labels plus that penalty; model
 selection ("early stopping") keeps the parameters with the lowest RMSE on the
 clean validation labels, kcal/mol, checked along the way by both optimizers.
@@ -60,11 +61,13 @@ def train(model, train_clusters: list, val_clusters: list, settings: TrainSettin
     targets = torch.tensor([c.e_int_kcal for c in train_clusters], dtype=dtype)
     val_targets = torch.tensor([c.e_int_clean_kcal for c in val_clusters], dtype=dtype)
 
-    penalty = getattr(model, "penalty", None)
+    terms = getattr(model, "training_terms", None)
 
     def train_loss() -> torch.Tensor:
-        loss = torch.mean((model.interaction_energies(train_data) - targets) ** 2)
-        return loss if penalty is None else loss + penalty(train_data)
+        if terms is None:
+            return torch.mean((model.interaction_energies(train_data) - targets) ** 2)
+        energies, penalty = terms(train_data)
+        return torch.mean((energies - targets) ** 2) + penalty
 
     def val_loss() -> float:
         with torch.no_grad():
