@@ -188,7 +188,7 @@ class _Groups:
 
     def mean(self, x: torch.Tensor) -> torch.Tensor:
         shape = (-1,) + (1,) * (x.dim() - 1)
-        return (self.sum(x) / self.count.to(x.dtype).reshape(shape))[self.index]
+        return (self.sum(x) / self.count.to(x.dtype).reshape(shape)).index_select(0, self.index)
 
 
 class ParameterHeads(torch.nn.Module):
@@ -386,8 +386,8 @@ def _zero_sum_within_bounds(delta: torch.Tensor, bound: float, molecules: _Group
     """
     if bound == 0.0:
         return torch.zeros_like(delta)
-    excess = molecules.sum(delta)[molecules.index]
-    capacity = (bound * molecules.count.to(delta.dtype))[molecules.index]
+    excess = molecules.sum(delta).index_select(0, molecules.index)
+    capacity = (bound * molecules.count.to(delta.dtype)).index_select(0, molecules.index)
     room = torch.where(excess > 0, delta + bound, bound - delta)
     return delta - excess * room / (capacity + excess.abs())
 
