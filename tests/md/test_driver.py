@@ -90,6 +90,29 @@ def test_blow_up_stops_with_a_clear_message_and_keeps_good_frames(tmp_path):
     assert (tmp_path / "thermo.csv").read_text().count("\n") >= 2  # header and the starting frame
 
 
+class CollapsingLiquid(ToyLiquid):
+    """The toy liquid whose outer-step energy becomes infinite from its ``at``-th evaluation on (the
+    energy of atoms driven into one another between two samples)."""
+
+    def __init__(self, n_molecules: int, at: int):
+        super().__init__(n_molecules)
+        self.calls, self.at = 0, at
+
+    def slow_energy(self, x, cell):
+        self.calls += 1
+        energy = super().slow_energy(x, cell)
+        return energy + float("inf") if self.calls >= self.at else energy
+
+
+def test_a_non_finite_energy_between_samples_stops_with_a_clear_message(tmp_path):
+    """The energy is checked at every evaluation, so no atom moves by an infinite force: the run stops
+    at that step with a BlowUp naming it, not with an error of the next evaluation's NaN positions."""
+    settings = MDSettings(inner_step_fs=0.5, inner_steps=4, temperature_K=90.0, equilibration_steps=0,
+                          production_steps=50, sample_every=10, checkpoint_every=10)
+    with pytest.raises(BlowUp, match=r"step 7: the outer-step energy is inf \(max force \d+ kcal/mol/A at step 6\)"):
+        MDRun(toy_box(), CollapsingLiquid(16, at=8), settings, tmp_path).run()  # call 1: the start; 8: step 7
+
+
 def test_frames_stay_evenly_spaced_when_a_phase_ends_between_samples(tmp_path):
     from ase.io import read
 

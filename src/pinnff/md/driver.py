@@ -51,7 +51,7 @@ from pinnff.errors import InputError
 from pinnff.io.atomic import atomic_open
 from pinnff.md.stationarity import stationary
 from pinnff.units import AVOGADRO
-from pinnff.md.integrator import (THERMOSTATS, RespaIntegrator, SplitForces, State, Thermostat,
+from pinnff.md.integrator import (THERMOSTATS, NonFiniteEnergy, RespaIntegrator, SplitForces, State, Thermostat,
                                   kinetic_energy, maxwell_boltzmann, repartition_hydrogen_masses, temperature)
 
 log = logging.getLogger(__name__)
@@ -277,8 +277,7 @@ class MDRun:
         epot = float(state.potential_energy)
         ekin = float(kinetic_energy(state.velocities, self.masses))
         t = float(temperature(state.velocities, self.masses))
-        total_forces = state.fast_forces + state.middle_forces + state.slow_forces
-        max_force = float(torch.linalg.norm(total_forces, dim=1).max())
+        max_force = self._max_force()
         time_fs = step * s.outer_step_fs
         row = [step, time_fs, phase, t, epot, ekin, epot + ekin, max_force]
         if self.cell is not None:
@@ -306,6 +305,11 @@ class MDRun:
             if drift > s.max_drift_kcal_per_atom:
                 raise BlowUp(f"step {step}: energy drift {drift:.3f} kcal/mol/atom exceeds {s.max_drift_kcal_per_atom}")
         return epot + ekin
+
+    def _max_force(self) -> float:
+        """Largest total force on an atom of the current state, kcal/mol/A."""
+        state = self.state
+        return float(torch.linalg.norm(state.fast_forces + state.middle_forces + state.slow_forces, dim=1).max())
 
     def density_g_cm3(self) -> float:
         """Mass density of the periodic box now (g/cm^3)."""
@@ -379,7 +383,11 @@ class MDRun:
         with tqdm(total=self.total_steps(), initial=step, desc="MD", unit="step", mininterval=10) as bar:
             while step < self.total_steps():
                 phase, boundary = self._phase_at(step + 1)
-                self.state = self.integrator.step(self.state, phase.thermostat)
+                try:
+                    self.state = self.integrator.step(self.state, phase.thermostat)
+                except NonFiniteEnergy as exc:
+                    raise BlowUp(f"step {step + 1}: {exc} (max force {self._max_force():.0f} kcal/mol/A at "
+                                 f"step {step})") from None
                 step += 1
                 bar.update(1)
                 for hook in self.hooks:

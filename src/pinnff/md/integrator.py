@@ -86,6 +86,10 @@ class State:
         return self.fast_energy + self.middle_energy + self.slow_energy
 
 
+class NonFiniteEnergy(ArithmeticError):
+    """A force evaluation gave an infinite or undefined energy (atoms driven into one another)."""
+
+
 class SplitForces:
     """Fast, middle and slow energies and forces of a potential, float64 in and out.
 
@@ -103,9 +107,11 @@ class SplitForces:
                  middle: bool = False):
         self.potential, self.cell, self.dtype, self.split, self.middle_level = potential, cell, dtype, split, middle
 
-    def _evaluate(self, energy_fn, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _evaluate(self, energy_fn, positions: torch.Tensor, label: str) -> tuple[torch.Tensor, torch.Tensor]:
         x = positions.detach().to(self.dtype).requires_grad_(True)
         energy = energy_fn(x)
+        if not bool(torch.isfinite(energy)):  # before its forces move any atom (one scalar, read once)
+            raise NonFiniteEnergy(f"the {label} energy is {float(energy)}")
         (gradient,) = torch.autograd.grad(energy, x)
         return energy.detach().double(), -gradient.double()
 
@@ -113,22 +119,22 @@ class SplitForces:
         """Valence energy (0-d) and forces (n, 3) at ``positions``; zero when not split."""
         if not self.split:
             return positions.new_zeros(()), torch.zeros_like(positions)
-        return self._evaluate(self.potential.fast_energy, positions)
+        return self._evaluate(self.potential.fast_energy, positions, "valence")
 
     def middle(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Short-range energy (0-d) and forces (n, 3); zero without a middle level."""
         if not self.middle_level:
             return positions.new_zeros(()), torch.zeros_like(positions)
-        return self._evaluate(lambda x: self.potential.middle_energy(x, self.cell), positions)
+        return self._evaluate(lambda x: self.potential.middle_energy(x, self.cell), positions, "short-range")
 
     def slow(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Middle energy and forces, then outer-step energy and forces (0-d, (n, 3) each) at
         ``positions``: the whole energy when not split, minus the middle part when there is one."""
         if not self.split:
             energy, forces = self._evaluate(
-                lambda x: self.potential.fast_energy(x) + self.potential.slow_energy(x, self.cell), positions)
+                lambda x: self.potential.fast_energy(x) + self.potential.slow_energy(x, self.cell), positions, "total")
         else:
-            energy, forces = self._evaluate(lambda x: self.potential.slow_energy(x, self.cell), positions)
+            energy, forces = self._evaluate(lambda x: self.potential.slow_energy(x, self.cell), positions, "outer-step")
         middle_energy, middle_forces = self.middle(positions)
         if self.middle_level:
             energy, forces = energy - middle_energy, forces - middle_forces
