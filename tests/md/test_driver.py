@@ -113,6 +113,28 @@ def test_a_non_finite_energy_between_samples_stops_with_a_clear_message(tmp_path
         MDRun(toy_box(), CollapsingLiquid(16, at=8), settings, tmp_path).run()  # call 1: the start; 8: step 7
 
 
+class CollapsingValence(ToyLiquid):
+    """The toy liquid whose valence energy (every inner step, not checked itself) becomes infinite from
+    its ``at``-th evaluation on."""
+
+    def __init__(self, n_molecules: int, at: int):
+        super().__init__(n_molecules)
+        self.calls, self.at = 0, at
+
+    def fast_energy(self, x):
+        self.calls += 1
+        energy = super().fast_energy(x)
+        return energy * float("inf") if self.calls >= self.at else energy  # infinite forces too
+
+
+def test_an_infinite_inner_step_force_stops_before_the_outer_step_sees_its_positions(tmp_path):
+    settings = MDSettings(inner_step_fs=0.5, inner_steps=4, temperature_K=90.0, equilibration_steps=0,
+                          production_steps=50, sample_every=10, checkpoint_every=10)
+    # call 1: the start; each outer step then evaluates the valence forces 4 times: call 26 is in step 7
+    with pytest.raises(BlowUp, match=r"step 7: positions are not finite before the outer-step evaluation"):
+        MDRun(toy_box(), CollapsingValence(16, at=26), settings, tmp_path).run()
+
+
 def test_frames_stay_evenly_spaced_when_a_phase_ends_between_samples(tmp_path):
     from ase.io import read
 

@@ -6,7 +6,7 @@ import torch
 
 from pinnff.errors import InputError
 from pinnff.model.descriptors import SymmetryFunctions
-from pinnff.model.heads import POSITIVE_KEYS, HeadConfig, ParameterBounds, ParameterHeads, bounded_parameters, symmetry_classes
+from pinnff.model.heads import POSITIVE_KEYS, HeadConfig, ParameterBounds, ParameterHeads, symmetry_classes
 
 SMILES = "COCCOCCOC"
 EPS = torch.finfo(torch.float64).eps
@@ -129,18 +129,31 @@ def test_charged_molecules_and_y_odd_components(batch):
     torch.testing.assert_close(out["cp_core"], batch["priors"]["cp_core"], rtol=4 * EPS, atol=0)
 
 
-def test_bounds_built_once_map_new_outputs_as_the_one_call_function(batch):
+def test_bounds_built_once_map_each_new_output_by_the_closed_forms(batch):
     """A training batch or an MD box builds its bounded maps once and reuses them for every new raw
-    output: the same parameters, bit for bit, as building them at each call; raw outputs of another
+    output: for successive outputs the positive parameters are p0 (1 + r tanh(raw + local)) and the
+    dipoles mu0 + d tanh(.), written out here with the class means taken by hand; raw outputs of another
     dtype are refused."""
     bounds = ParameterBounds(batch["mol_id"], batch["priors"], WIDE, batch["classes"])
+    labels = [(int(m), int(c)) for m, c in zip(batch["mol_id"], batch["classes"])]
+
+    def class_mean(x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        for label in set(labels):
+            rows = [k for k, other in enumerate(labels) if other == label]
+            out[rows] = x[rows].mean(dim=0)
+        return out
+
     for seed in (0, 1):
         raw = torch.randn(len(batch["numbers"]), 16, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         local = 0.1 * raw.flip(0)
-        once = bounds(raw, local)
-        each = bounded_parameters(raw, batch["mol_id"], batch["priors"], WIDE, batch["classes"], local=local)
-        for key, value in each.items():
-            assert torch.equal(once[key], value), key
+        out = bounds(raw, local)
+        squashed = torch.tanh(class_mean(raw) + local)
+        for column, key in enumerate(POSITIVE_KEYS):
+            expected = class_mean(batch["priors"][key]) * (1 + WIDE.relative_range[key] * squashed[:, 9 + column])
+            torch.testing.assert_close(out[key], expected, rtol=1e-12, atol=0)
+        torch.testing.assert_close(out["dipole"], class_mean(batch["priors"]["dipole"]) + WIDE.dipole_range
+                                   * squashed[:, 1:4], rtol=1e-12, atol=1e-15)
         check_constraints(bounds(raw), batch, WIDE)
     with pytest.raises(InputError, match="built for torch.float64"):
         bounds(raw.float())

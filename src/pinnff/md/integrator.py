@@ -107,10 +107,16 @@ class SplitForces:
                  middle: bool = False):
         self.potential, self.cell, self.dtype, self.split, self.middle_level = potential, cell, dtype, split, middle
 
-    def _evaluate(self, energy_fn, positions: torch.Tensor, label: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _evaluate(self, energy_fn, positions: torch.Tensor, label: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energy (0-d) and forces (n, 3) of ``energy_fn`` at ``positions``. With ``label`` (the middle and
+        outer levels, a few host reads per outer step) positions and energy are checked to be finite
+        first, so no atom moves by an infinite force and no term sees undefined positions; the valence
+        energy of every inner step is not (``None``): a failure there shows in the next checked positions."""
+        if label is not None and not bool(torch.isfinite(positions).all()):
+            raise NonFiniteEnergy(f"positions are not finite before the {label} evaluation")
         x = positions.detach().to(self.dtype).requires_grad_(True)
         energy = energy_fn(x)
-        if not bool(torch.isfinite(energy)):  # before its forces move any atom (one scalar, read once)
+        if label is not None and not bool(torch.isfinite(energy)):
             raise NonFiniteEnergy(f"the {label} energy is {float(energy)}")
         (gradient,) = torch.autograd.grad(energy, x)
         return energy.detach().double(), -gradient.double()
@@ -119,7 +125,7 @@ class SplitForces:
         """Valence energy (0-d) and forces (n, 3) at ``positions``; zero when not split."""
         if not self.split:
             return positions.new_zeros(()), torch.zeros_like(positions)
-        return self._evaluate(self.potential.fast_energy, positions, "valence")
+        return self._evaluate(self.potential.fast_energy, positions)
 
     def middle(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Short-range energy (0-d) and forces (n, 3); zero without a middle level."""
