@@ -76,6 +76,20 @@ def curated(name):
     return f"{R}/curated/{name}.extxyz"
 
 
+MD_PRIORITY = 10
+"""Scheduling priority of the liquid stage's chain (the trainings of the models MD uses, their valence
+fits, the MD jobs): its long jobs start as early as their inputs allow, and the other trainings fill the
+cores around them instead of leaving the MD jobs alone at the end."""
+
+
+def md_chain_priority(wildcards):
+    """MD_PRIORITY for the training of a model that the liquid stage runs, else 0."""
+    md = config["md"]
+    used = (wildcards.model in md["models"] and wildcards.trainset == md["trainset"] and float(wildcards.sigma) == 0
+            and wildcards.optimizer == config["train"]["optimizer"] and int(wildcards.seed) == md["model_seed"])
+    return MD_PRIORITY if used else 0
+
+
 MODEL_RUN = "{model}/{trainset}/sigma{sigma}/{optimizer}/seed{seed}"
 """One training run: model kind, training set, label noise, optimizer, seed."""
 

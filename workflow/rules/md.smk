@@ -5,8 +5,8 @@ MD = config["md"]
 MD_DIR = f"{R}/md"
 EXPERIMENTAL = str(Path(workflow.basedir) / "resources" / "experimental" / "degdme.yaml")
 BOX_KEYS = ("packmol_tolerance_A", "relax_iterations")
-# keys that only the analysis reads: editing them must not re-run MD
-ANALYSIS_KEYS = ("models", "trainset", "model_seed", "replicas", "box_sizes", "box_per_replica", "rdf_max_A",
+# keys that only the analysis or the scheduler reads: editing them must not re-run MD
+ANALYSIS_KEYS = ("models", "trainset", "model_seed", "replicas", "box_sizes", "box_per_replica", "threads", "rdf_max_A",
                  "diffusion_blocks", "diffusion_error_blocks", "diffusion_slope_tolerance", "diffusion_min_ratio",
                  "diffusion_min_displacement_rg")
 REPLICAS = list(range(MD["replicas"]))
@@ -53,6 +53,7 @@ rule fit_intramolecular:
     output:
         valence=f"{R}/intramolecular/{{potential}}/valence.pt",
         report=f"{R}/intramolecular/{{potential}}/fit.json",
+    priority: MD_PRIORITY
     params:
         model=lambda w, input: input.model or "prior",
         settings=settings("train"),
@@ -108,7 +109,8 @@ rule md:
         f"{R}/logs/md/md-n{{nmol}}-{{potential}}-rep{{replica}}.log",
     benchmark:
         f"{R}/benchmarks/md/md-n{{nmol}}-{{potential}}-rep{{replica}}.tsv"
-    threads: 2
+    threads: MD["threads"]
+    priority: MD_PRIORITY
     resources:
         mem_mb=6000,
         runtime=24 * 60,

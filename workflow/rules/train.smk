@@ -16,6 +16,7 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{model}}-{{trainset}}-sigma{{sigma}}-{{optimizer}}-seed{{seed}}.tsv"
     threads: 1
+    priority: md_chain_priority
     resources:
         mem_mb=4000,
         runtime=120,
@@ -26,6 +27,7 @@ rule train:
 
 
 use rule train as train_subset with:
+    priority: 0
     output:
         model=f"{R}/learning/{MODEL_RUN}/n{{size}}/model.pt",
         curve=f"{R}/learning/{MODEL_RUN}/n{{size}}/curve.csv",
