@@ -190,6 +190,25 @@ def test_fit_normalization_standardizes_each_element(batch):
         np.testing.assert_allclose(scaled[:, varying].std(0, unbiased=False).numpy(), 1.0, rtol=1e-10)
 
 
+def test_network_inputs_built_once_give_the_same_outputs_and_go_stale_with_the_statistics(batch):
+    """Standardized inputs split by element (the training path) give the outputs of the descriptors bit for
+    bit, with the same gradients of the weights; after the feature statistics change they are refused."""
+    from pinnff.errors import InputError
+
+    heads = ParameterHeads(SymmetryFunctions().n_features, HeadConfig(init_scale=1.0)).double()
+    heads.fit_normalization(batch["descriptors"], batch["numbers"])
+    inputs = heads.inputs(batch["descriptors"], batch["numbers"])
+    direct, cached = heads.raw(batch["descriptors"], batch["numbers"]), heads.raw(inputs)
+    assert torch.equal(direct, cached)
+    weight = torch.randn(direct.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    first = torch.autograd.grad((direct * weight).sum(), list(heads.parameters()))
+    second = torch.autograd.grad((heads.raw(inputs) * weight).sum(), list(heads.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    heads.fit_normalization(batch["descriptors"][::2], batch["numbers"][::2])
+    with pytest.raises(InputError, match="other feature statistics"):
+        heads.raw(inputs)
+
+
 def test_fit_normalization_never_magnifies_a_feature_beyond_its_floor():
     """Features nearly constant in training (a bond length: std 1e-4 of its value; an empty radial shell:
     1e-9) are divided by 0.1 of the RMS of all the element's features, not by their std, so a small change

@@ -236,6 +236,12 @@ def test_permanent_field_kernel_matches_the_torch_field_and_finite_differences()
     field = functools.partial(native.permanent_field, i, j, formula=polarization._field_formula)
     assert torch.autograd.gradcheck(field, (rv, factors, rows))
     assert torch.autograd.gradgradcheck(field, (rv, factors, rows))
+    # fixed geometry (training): only the rows need a gradient, the kernel skips the others
+    fixed_rv, fixed_factors = rv.detach(), factors.detach()
+    (fast_rows,) = torch.autograd.grad(native.permanent_field(i, j, fixed_rv, fixed_factors, rows,
+                                                              polarization._field_formula), rows, weight)
+    (slow_rows,) = torch.autograd.grad(polarization._field_formula(i, j, fixed_rv, fixed_factors, rows), rows, weight)
+    assert torch.allclose(fast_rows, slow_rows, rtol=1e-10, atol=1e-10)
 
 
 def test_without_a_compiler_one_warning_and_the_torch_path(monkeypatch, caplog, tmp_path):

@@ -191,6 +191,19 @@ class _Groups:
         return (self.sum(x) / self.count.to(x.dtype).reshape(shape)).index_select(0, self.index)
 
 
+@dataclass(frozen=True)
+class NetworkInputs:
+    """Standardized network inputs of ``n_atoms`` atoms (:meth:`ParameterHeads.inputs`): per element its
+    index, its rows (m,) and inputs (m, n_features); ``dtype`` and ``device`` of the outputs; ``stamp``
+    the feature statistics they were standardized with (:meth:`ParameterHeads.normalization_stamp`)."""
+
+    blocks: list
+    n_atoms: int
+    dtype: torch.dtype
+    device: torch.device
+    stamp: tuple
+
+
 class ParameterHeads(torch.nn.Module):
     """Descriptors (n, n_features) -> dict of AMOEBA+ per-atom parameters (see the module docstring).
 
@@ -232,10 +245,11 @@ class ParameterHeads(torch.nn.Module):
             std = torch.clamp(std, min=self.config.min_feature_scale * float(rows.pow(2).mean().sqrt()))
             self.feature_std[e] = torch.where(std > 1e-8, std, torch.ones_like(std)).to(self.feature_std.dtype)
 
-    def raw(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
-        """Unbounded network outputs (n, 16), before symmetrization and the bounded maps."""
+    def inputs(self, descriptors: torch.Tensor, numbers: torch.Tensor) -> "NetworkInputs":
+        """The networks' standardized inputs of descriptors (n, n_features) of atoms ``numbers`` (n,), split
+        by element: build once and pass to :meth:`raw` where the descriptors are fixed (training)."""
         element = self._element(numbers).to(descriptors.device)
-        out = descriptors.new_zeros(descriptors.shape[0], N_OUTPUTS)
+        blocks = []
         for e, network in enumerate(self.networks):
             rows = torch.nonzero(element == e).squeeze(1)
             if rows.numel() == 0:
@@ -243,8 +257,23 @@ class ParameterHeads(torch.nn.Module):
             mean = self.feature_mean[e].to(descriptors.dtype)
             std = self.feature_std[e].to(descriptors.dtype)
             dtype = next(network.parameters()).dtype
-            values = network(((descriptors[rows] - mean) / std).to(dtype)).to(descriptors.dtype)
-            out = out.index_copy(0, rows, values)
+            blocks.append((e, rows, ((descriptors.index_select(0, rows) - mean) / std).to(dtype)))
+        return NetworkInputs(blocks, descriptors.shape[0], descriptors.dtype, descriptors.device,
+                             self.normalization_stamp())
+
+    def normalization_stamp(self) -> tuple:
+        """Identifies these heads' current feature statistics (changed by every write to them)."""
+        return (id(self), self.feature_mean._version, self.feature_std._version)
+
+    def raw(self, descriptors: "torch.Tensor | NetworkInputs", numbers: torch.Tensor | None = None) -> torch.Tensor:
+        """Unbounded network outputs (n, 16), before symmetrization and the bounded maps, of descriptors
+        (n, n_features) of atoms ``numbers`` (n,), or of their :meth:`inputs`."""
+        inputs = descriptors if isinstance(descriptors, NetworkInputs) else self.inputs(descriptors, numbers)
+        if inputs.stamp != self.normalization_stamp():
+            raise InputError("these network inputs were standardized by other feature statistics")
+        out = torch.zeros(inputs.n_atoms, N_OUTPUTS, dtype=inputs.dtype, device=inputs.device)
+        for e, rows, x in inputs.blocks:
+            out = out.index_copy(0, rows, self.networks[e](x).to(inputs.dtype))
         return out
 
     def forward(

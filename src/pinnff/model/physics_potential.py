@@ -299,8 +299,17 @@ class PhysicsPotential(torch.nn.Module):
     def training_terms(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """E_int (kcal/mol, ``(n_samples,)``) of a prepared batch and its :meth:`penalty`, the PINN's network
         evaluated once for both."""
-        network = self.source.heads.raw(data["features"], data["numbers"]) if self.kind == "pinn" else None
+        network = self._network(data, "features") if self.kind == "pinn" else None
         return self.interaction_energies(data, network), self.penalty(data, network)
+
+    def _network(self, data: dict, key: str) -> torch.Tensor:
+        """The PINN network's raw outputs on the fixed descriptors ``data[key]`` of a prepared batch, their
+        standardized inputs built once (again only when the feature statistics change)."""
+        heads = self.source.heads
+        cache = data.setdefault("network_inputs", {})
+        if key not in cache or cache[key].stamp != heads.normalization_stamp():
+            cache[key] = heads.inputs(data[key], data["numbers"])
+        return heads.raw(cache[key])
 
     def penalty(self, data: dict, network: torch.Tensor | None = None) -> torch.Tensor:
         """Regularizer added to the training loss (kcal^2/mol^2): ``prior_weight`` times the mean
@@ -314,11 +323,10 @@ class PhysicsPotential(torch.nn.Module):
         network's outputs on the batch where already computed (:meth:`training_terms`)."""
         loss = self.prior_weight * self.table.raw.pow(2).mean()
         if self.kind == "pinn":
-            heads = self.source.heads
-            raw = heads.raw(data["features"], data["numbers"]) if network is None else network
+            raw = self._network(data, "features") if network is None else network
             if "distorted_features" not in data:
                 data["distorted_features"] = self._distorted_features(data)
-            change = heads.raw(data["distorted_features"], data["numbers"]) - raw
+            change = self._network(data, "distorted_features") - raw
             loss = loss + self.network_weight * (raw.pow(2).mean() + change.pow(2).mean())
         if self.environment is not None:
             local = self._local(data["shells"], data["tiled"])
@@ -337,7 +345,9 @@ class PhysicsPotential(torch.nn.Module):
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``;
         ``network``: the PINN network's outputs on the batch where already computed."""
         positions, t, n = data["positions"], data["tiled"], data["n_cluster_atoms"]
-        raw = self._raw(positions[:n], t, data.get("features"), None, network)
+        if network is None and self.kind == "pinn":
+            network = self._network(data, "features")
+        raw = self._raw(positions[:n], t, None, None, network)
         alone = self._bounded(raw, t, None)  # every molecule's parameters without neighbours
         if self.environment is None:
             params = {k: v.index_select(0, data["gather"]) for k, v in alone.items()}

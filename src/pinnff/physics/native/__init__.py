@@ -432,12 +432,11 @@ class _PermanentField(torch.autograd.Function):
             grads = iter(torch.autograd.grad(ctx.formula(i, j, *inputs), wanted, g, create_graph=True))
             return (None, None, *(next(grads) if n else None for n in need), None)
         g = g.contiguous()
-        grad_rv, grad_factors = torch.empty_like(rv), torch.empty_like(factors)
-        grad_rows = torch.empty_like(rows) if need[2] else None
+        grad_rv, grad_factors, grad_rows = (torch.empty_like(t) if n else None for t, n in zip((rv, factors, rows), need))
         _call(f"permanent_field_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(factors), _ptr(rows), _ptr(g), None, _ptr(grad_rv), _ptr(grad_factors),
               _ptr(grad_rows), ctypes.c_int(torch.get_num_threads()))
-        return (None, None, grad_rv if need[0] else None, grad_factors if need[1] else None, grad_rows, None)
+        return (None, None, grad_rv, grad_factors, grad_rows, None)
 
 
 def permanent_field(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, factors: torch.Tensor, rows: torch.Tensor,

@@ -631,20 +631,25 @@ int permanent_field_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
             const REAL *gi = G + 3 * i, *gk = G + 3 * j;                                     \
             double gI[3] = {gi[0], gi[1], gi[2]}, gK[3] = {gk[0], gk[1], gk[2]};             \
             double gir = dot3(gI, R), gkr = dot3(gK, R);                                     \
-            grad_fac[p] = (REAL)(-gir * ck - dot3(gI, dk) + gkr * ci - dot3(gK, di));        \
-            grad_fac[k + p] = (REAL)(gir * dkr + 2.0 * dot3(gI, qk_r) + gkr * dir - 2.0 * dot3(gK, qi_r)); \
-            grad_fac[2 * k + p] = (REAL)(-gir * qkr + gkr * qir);                            \
-            double QkTg[3], QiTg[3], Qksym[3], Qisym[3];                                     \
-            for (int c = 0; c < 3; ++c) {                                                    \
-                QkTg[c] = Qk[c] * gI[0] + Qk[3 + c] * gI[1] + Qk[6 + c] * gI[2];             \
-                QiTg[c] = Qi[c] * gK[0] + Qi[3 + c] * gK[1] + Qi[6 + c] * gK[2];             \
-                Qksym[c] = qk_r[c] + Qk[c] * R[0] + Qk[3 + c] * R[1] + Qk[6 + c] * R[2];     \
-                Qisym[c] = qi_r[c] + Qi[c] * R[0] + Qi[3 + c] * R[1] + Qi[6 + c] * R[2];     \
+            if (grad_fac) {                                                                  \
+                grad_fac[p] = (REAL)(-gir * ck - dot3(gI, dk) + gkr * ci - dot3(gK, di));    \
+                grad_fac[k + p] = (REAL)(gir * dkr + 2.0 * dot3(gI, qk_r) + gkr * dir        \
+                                         - 2.0 * dot3(gK, qi_r));                            \
+                grad_fac[2 * k + p] = (REAL)(-gir * qkr + gkr * qir);                        \
             }                                                                                \
-            for (int c = 0; c < 3; ++c)                                                      \
-                grad_rv[c * k + p] = (REAL)(-gI[c] * Ai - gir * (-f5 * dk[c] + f7 * Qksym[c])  \
-                                            + 2.0 * f5 * QkTg[c] + gK[c] * Bk                \
-                                            + gkr * (f5 * di[c] + f7 * Qisym[c]) - 2.0 * f5 * QiTg[c]); \
+            if (grad_rv) { /* fixed geometries (training) need none */                       \
+                double QkTg[3], QiTg[3], Qksym[3], Qisym[3];                                 \
+                for (int c = 0; c < 3; ++c) {                                                \
+                    QkTg[c] = Qk[c] * gI[0] + Qk[3 + c] * gI[1] + Qk[6 + c] * gI[2];         \
+                    QiTg[c] = Qi[c] * gK[0] + Qi[3 + c] * gK[1] + Qi[6 + c] * gK[2];         \
+                    Qksym[c] = qk_r[c] + Qk[c] * R[0] + Qk[3 + c] * R[1] + Qk[6 + c] * R[2]; \
+                    Qisym[c] = qi_r[c] + Qi[c] * R[0] + Qi[3 + c] * R[1] + Qi[6 + c] * R[2]; \
+                }                                                                            \
+                for (int c = 0; c < 3; ++c)                                                  \
+                    grad_rv[c * k + p] = (REAL)(-gI[c] * Ai - gir * (-f5 * dk[c] + f7 * Qksym[c]) \
+                                                + 2.0 * f5 * QkTg[c] + gK[c] * Bk            \
+                                                + gkr * (f5 * di[c] + f7 * Qisym[c]) - 2.0 * f5 * QiTg[c]); \
+            }                                                                                \
             double *ai = a + 13 * i, *ak = a + 13 * j;                                       \
             ak[0] += -gir * f3;                                                              \
             ai[0] += gkr * f3;                                                               \
