@@ -49,6 +49,7 @@ from pinnff.model.environment import EnvironmentConfig, EnvironmentCorrection
 from pinnff.model.heads import HeadConfig, ParameterBounds, ParameterTable, symmetry_classes
 from pinnff.model.network import ParameterNetwork
 from pinnff.physics import PhysicsSettings, PolarizationSettings, degdme_topology, prior_parameters, total_energy
+from pinnff.physics.electrostatics import lab_frame
 from pinnff.physics.pairs import segment_pairs
 
 KINDS = ("pinn", "physics")
@@ -358,10 +359,11 @@ class PhysicsPotential(torch.nn.Module):
             params = {k: torch.cat([in_cluster[k], alone[k].index_select(0, monomer_rows)]) for k in alone}
             pairwise_pairs = data["all_pairs"]
         params["vdw_reduction"] = data["reduction"]
+        lab = lab_frame(positions, data["topology"], params)  # rotated once for both pair lists
         _, pairwise = total_energy(positions, data["topology"], params, settings=self._pairwise,
-                                   pairs=pairwise_pairs, segments=data["segments"])
+                                   pairs=pairwise_pairs, segments=data["segments"], lab=lab)
         _, polarization = total_energy(positions, data["topology"], params, settings=self._polarization,
-                                       pairs=data["all_pairs"], segments=data["segments"])
+                                       pairs=data["all_pairs"], segments=data["segments"], lab=lab)
         return {**pairwise, **polarization}
 
     def interaction_decomposition(self, data: dict, network: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -65,15 +65,17 @@ class Electrostatics:
     positions (n, 3) A; params the per-atom tensors ('charge', 'dipole',
     'quadrupole' at least); ``cell`` (3, 3) A or None; ``pairs`` an optional
     pair list; ``cutoff`` A (non-periodic lists); ``ewald`` an
-    :class:`pinnff.physics.ewald.EwaldSettings` under a cell.
+    :class:`pinnff.physics.ewald.EwaldSettings` under a cell; ``lab`` the
+    :func:`lab_frame` multipoles of these positions and params where a caller
+    already has them (two evaluations of one geometry over different pair lists).
     """
 
     def __init__(self, positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                  pairs: PairList | None = None, cutoff: float | None = None, ewald=None,
-                 scales: Scales = Scales()):
+                 scales: Scales = Scales(), lab: tuple | None = None):
         self.positions, self.topology, self.ewald, self.scales = positions, topology, ewald, scales
         self.cell, self.pairs = electrostatic_pairs(positions, cell, pairs, cutoff, ewald, scales.intermolecular_only)
-        self.q, self.d, self.Q = lab_frame(positions, topology, params)
+        self.q, self.d, self.Q = lab if lab is not None else lab_frame(positions, topology, params)
         self.atom_rows = rows(self.q, self.d, self.Q)  # (13, n)
         self._geometries: dict = {}
         self._rows: list = []

@@ -62,7 +62,7 @@ def pair_cutoff(settings: PhysicsSettings, periodic: bool) -> float | None:
 
 def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell=None, *,
                  settings: PhysicsSettings = PhysicsSettings(), intramolecular=None, neighbors=None,
-                 pairs: PairList | None = None, segments: Segments | None = None):
+                 pairs: PairList | None = None, segments: Segments | None = None, lab: tuple | None = None):
     """Total energy (scalar, or per segment; kcal/mol) and its per-term dict.
 
     positions (n, 3) A; params the per-atom tensors of the physics contract;
@@ -72,6 +72,8 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
     skin) whose cutoff covers every term's cutoff; or ``pairs`` an explicit
     non-periodic pair list (e.g. :func:`pinnff.physics.pairs.segment_pairs`,
     or only the intermolecular pairs when the intramolecular ones cancel).
+    ``lab``: the lab-frame multipoles (:func:`pinnff.physics.electrostatics.lab_frame`) of these
+    positions and params, where a caller evaluates one geometry more than once.
     """
     s = settings
     if pairs is not None and (cell is not None or neighbors is not None):
@@ -93,7 +95,7 @@ def total_energy(positions: torch.Tensor, topology: Topology, params: dict, cell
     shared = None
     if "multipole" in s.terms or "polarization" in s.terms:
         shared = Electrostatics(positions, topology, params, cell, pairs=pairs, cutoff=s.cutoff, ewald=ewald,
-                                scales=s.scales)
+                                scales=s.scales, lab=lab)
     if "multipole" in s.terms:
         parts["multipole"] = permanent_energy(positions, topology, params, cell, pairs=pairs,
                                               cutoff=s.cutoff, penetration=s.penetration, scales=s.scales,

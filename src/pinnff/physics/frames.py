@@ -35,19 +35,30 @@ def _orthonormal(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, y, z], dim=-1)
 
 
+def _frame_atoms(topology: Topology, device) -> dict:
+    """Per frame kind with atoms: (atoms (m,), their z, x and y frame atoms (m,)), int64 on ``device``;
+    built once per topology and device (every MD evaluation rebuilds the frames)."""
+    key = ("frame_atoms", str(device))
+    if key not in topology.memo:
+        axis = topology.tensor("axis_type", device)
+        frame = [topology.tensor(k, device) for k in ("frame_z", "frame_x", "frame_y")]
+        atoms = {}
+        for kind in (Z_THEN_X, BISECTOR, Z_BISECT, THREE_FOLD, Z_ONLY):
+            idx = torch.nonzero(axis == kind).flatten()
+            if len(idx):
+                atoms[kind] = (idx, *(f.index_select(0, idx) for f in frame))
+        topology.memo[key] = atoms
+    return topology.memo[key]
+
+
 def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
     """Rotation matrices (n, 3, 3), columns = local x, y, z axes in lab coordinates."""
     n = positions.shape[0]
     device, dtype = positions.device, positions.dtype
-    axis = topology.tensor("axis_type", device)
-    fz, fx, fy = (topology.tensor(k, device) for k in ("frame_z", "frame_x", "frame_y"))
     out = torch.eye(3, dtype=dtype, device=device).expand(n, 3, 3).clone()
-    for kind in (Z_THEN_X, BISECTOR, Z_BISECT, THREE_FOLD, Z_ONLY):
-        idx = torch.nonzero(axis == kind).flatten()
-        if len(idx) == 0:
-            continue
+    for kind, (idx, fz, fx, fy) in _frame_atoms(topology, device).items():
         ri = positions.index_select(0, idx)
-        uz = _unit(positions.index_select(0, fz.index_select(0, idx)) - ri)
+        uz = _unit(positions.index_select(0, fz) - ri)
         if kind == Z_ONLY:
             lab_x = torch.zeros_like(uz)
             use_y = uz[:, 0].abs() > 0.866
@@ -55,16 +66,16 @@ def frame_matrices(positions: torch.Tensor, topology: Topology) -> torch.Tensor:
             lab_x[:, 1] = use_y.to(dtype)
             mats = _orthonormal(uz, lab_x)
         else:
-            ux = _unit(positions.index_select(0, fx.index_select(0, idx)) - ri)
+            ux = _unit(positions.index_select(0, fx) - ri)
             if kind == Z_THEN_X:
                 mats = _orthonormal(uz, ux)
             elif kind == BISECTOR:
                 mats = _orthonormal(_unit(uz + ux), ux)
             elif kind == Z_BISECT:
-                uy = _unit(positions.index_select(0, fy.index_select(0, idx)) - ri)
+                uy = _unit(positions.index_select(0, fy) - ri)
                 mats = _orthonormal(uz, _unit(ux + uy))
             else:  # three-fold
-                uy = _unit(positions.index_select(0, fy.index_select(0, idx)) - ri)
+                uy = _unit(positions.index_select(0, fy) - ri)
                 mats = _orthonormal(_unit(uz + ux + uy), uz)
         out = out.index_copy(0, idx, mats)
     return out

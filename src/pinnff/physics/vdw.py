@@ -165,6 +165,24 @@ def tail_integral(rmin: torch.Tensor, eps: torch.Tensor, cutoff: float, taper: f
     return (inner * w1).sum(-1) + (outer * w2).sum(-1)
 
 
+def _parameter_classes(topology: Topology, radius: torch.Tensor, epsilon: torch.Tensor) -> torch.Tensor:
+    """Classes (n,) int64 of the long-range correction: atoms of equal (R_min, epsilon), or by element
+    beyond :data:`MAX_CLASSES`. The latest parameters and classes are kept on the topology, so fixed
+    parameters (the prior's, a per-type table's, every MD step) are classified once."""
+    known = topology.memo.get("vdw_classes")
+    if known is not None and torch.equal(known[0], radius) and torch.equal(known[1], epsilon):
+        return known[2]
+    # equal (R_min, epsilon) rows: codes of each column combined
+    _, code_r = torch.unique(radius, return_inverse=True)
+    _, code_e = torch.unique(epsilon, return_inverse=True)
+    _, classes = torch.unique(code_r * (int(code_e.max()) + 1) + code_e, return_inverse=True)
+    if int(classes.max()) + 1 > MAX_CLASSES:
+        names = sorted(set(topology.symbols))
+        classes = torch.as_tensor([names.index(s) for s in topology.symbols], device=radius.device)
+    topology.memo["vdw_classes"] = (radius.clone(), epsilon.clone(), classes)
+    return classes
+
+
 def long_range_correction(topology: Topology, params: dict, cell, cutoff: float, taper: float = 0.9,
                           epsilon_rule: str = "HHG", classes: torch.Tensor | None = None) -> torch.Tensor:
     """Isotropic long-range correction of the tapered, cut buffered 14-7 energy (kcal/mol, scalar).
@@ -181,13 +199,8 @@ def long_range_correction(topology: Topology, params: dict, cell, cutoff: float,
     reduction is immaterial for a uniform tail and is ignored, as in Tinker.
     """
     radius, epsilon = params["vdw_radius"], params["vdw_epsilon"]
-    if classes is None:  # equal (R_min, epsilon) rows: codes of each column combined
-        _, code_r = torch.unique(radius.detach(), return_inverse=True)
-        _, code_e = torch.unique(epsilon.detach(), return_inverse=True)
-        _, classes = torch.unique(code_r * (int(code_e.max()) + 1) + code_e, return_inverse=True)
-        if int(classes.max()) + 1 > MAX_CLASSES:
-            names = sorted(set(topology.symbols))
-            classes = torch.as_tensor([names.index(s) for s in topology.symbols], device=radius.device)
+    if classes is None:
+        classes = _parameter_classes(topology, radius.detach(), epsilon.detach())
     size = int(classes.max()) + 1
     count = torch.zeros(size, dtype=radius.dtype, device=radius.device).index_add(0, classes, torch.ones_like(radius))
     mean = {key: torch.zeros_like(count).index_add(0, classes, params[key]) / count
