@@ -54,6 +54,13 @@ import math
 
 import torch
 
+from pinnff.physics import native
+from pinnff.physics.native import pme as native_pme
+
+LEVEL_ROWS = {0: (0, 1), 1: (1, 4), 2: (4, 10)}
+"""The stencil rows (:data:`pinnff.physics.native.pme.DERIVATIVES`) of each derivative order: charge,
+dipole, quadrupole."""
+
 
 def fft_size(n: int) -> int:
     """Smallest integer >= ``n`` whose prime factors are 2, 3 and 5 (fast FFT lengths)."""
@@ -118,12 +125,6 @@ def spline_moduli(size: int, order: int, dtype, device) -> torch.Tensor:
     return (1.0 / denom).to(dtype=dtype, device=device)
 
 
-DERIVATIVES = ((0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1),
-               (2, 0, 0), (0, 2, 0), (0, 0, 2), (1, 1, 0), (1, 0, 1), (0, 1, 1))
-"""Derivative orders (x, y, z) of the spline products: charge; dipole x, y, z; quadrupole xx, yy, zz,
-xy, xz, yz (the off-diagonal ones spread twice their fractional component)."""
-
-
 class PMEGrid:
     """Splines, grid indices and influence function of one geometry, reused for every spread
     (permanent multipoles, each induced-dipole iteration).
@@ -147,28 +148,20 @@ class PMEGrid:
         base = torch.floor(u.detach())
         w = u - base  # (n, 3), carries the gradient
         self.theta = bspline_weights(w, order, 2)  # (n, 3 axes, 3 derivatives, order)
-        t = torch.arange(order, device=device)
-        g = (base.long()[:, :, None] - t) % torch.tensor(self.shape, device=device)[None, :, None]  # (n, 3, order)
-        k1, k2, k3 = self.shape
-        self.index = ((g[:, 0, :, None, None] * k2 + g[:, 1, None, :, None]) * k3
-                      + g[:, 2, None, None, :]).reshape(-1)
+        self.base = base.long()  # (n, 3)
+        self.native = native.available(self.theta)  # the stencil work in C (pinnff.physics.native.pme)
+        if not self.native:
+            self.index = native_pme.grid_index(self.base, order, self.shape).reshape(-1)
         self._stencils = {}
         self._last = None  # (multipoles, (grid, potential)) of the latest spread
         self.influence = self._influence(cell, settings.beta)
 
     def stencil(self, level: int) -> torch.Tensor:
         """Spline products (n, c, order^3) of derivative order ``level`` (0: c = 1, 1: c = 3, 2: c = 6;
-        rows in :data:`DERIVATIVES` order), built once per geometry. Kept as separate tensors so the
-        backward pass never pads slices of a larger one."""
+        rows in :data:`pinnff.physics.native.pme.DERIVATIVES` order), built once per geometry (the torch path). Kept as separate
+        tensors so the backward pass never pads slices of a larger one."""
         if level not in self._stencils:
-            rows = [k for k, orders in enumerate(DERIVATIVES) if sum(orders) == level]
-            ax = torch.tensor([DERIVATIVES[k] for k in rows], device=self.theta.device)  # (c, 3)
-            p = self.order
-            tx = self.theta[:, 0].index_select(1, ax[:, 0])  # (n, c, p)
-            ty = self.theta[:, 1].index_select(1, ax[:, 1])
-            tz = self.theta[:, 2].index_select(1, ax[:, 2])
-            w = tx[:, :, :, None, None] * (ty[:, :, :, None] * tz[:, :, None, :])[:, :, None]
-            self._stencils[level] = w.reshape(w.shape[0], len(rows), p * p * p)
+            self._stencils[level] = native_pme.stencils_torch(self.theta, LEVEL_ROWS[level])
         return self._stencils[level]
 
     def _influence(self, cell: torch.Tensor, beta: float) -> torch.Tensor:
@@ -193,6 +186,8 @@ class PMEGrid:
 
     def _spread(self, q, d, Q) -> torch.Tensor:
         """Charge grid (K1 K2 K3,) of the multipoles (any of q (n,), d (n, 3), Q (n, 3, 3) may be None)."""
+        if self.native:
+            return self._spread_native(q, d, Q)
         block = None
         if q is not None:
             block = q[:, None] * self.stencil(0)[:, 0]
@@ -207,6 +202,24 @@ class PMEGrid:
             block = part if block is None else block + part
         grid = block.new_zeros(self.shape[0] * self.shape[1] * self.shape[2])
         return grid.index_add(0, self.index, block.reshape(-1))
+
+    def _spread_native(self, q, d, Q) -> torch.Tensor:
+        """:meth:`_spread` by the C kernel: the multipoles as coefficients of the stencil rows they need."""
+        columns = {}
+        if q is not None:
+            columns[0] = q[:, None]
+        if d is not None:
+            columns[1] = d @ self.D
+        if Q is not None:
+            qf = self.D.T @ Q @ self.D
+            columns[4] = torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
+                                      2.0 * qf[:, 1, 2]], dim=1)
+        widths = {0: 1, 1: 3, 4: 6}
+        lo, hi = min(columns), max(c + widths[c] for c in columns)
+        n = self.theta.shape[0]
+        parts = [columns.get(c, self.theta.new_zeros(n, widths[c])) for c in (0, 1, 4) if lo <= c < hi]
+        coef = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return native_pme.spread(self.base, self.theta, coef, (lo, hi), self.shape)
 
     def _potential(self, grid: torch.Tensor) -> torch.Tensor:
         """Reciprocal-space potential on the grid (K1 K2 K3,) of a charge grid (e/A with f = 1)."""
@@ -231,7 +244,9 @@ class PMEGrid:
         """Reciprocal-space field (n, 3) e/A^2 at every site (each site's own screening cloud
         included; :func:`ewald.self_field` removes the dipoles' share)."""
         _, phi = self._solve(q, d, Q)
-        n = self.theta.shape[0]
-        block = phi.index_select(0, self.index).reshape(n, 1, -1)
-        grad_u = (block * self.stencil(1)).sum(-1)  # dphi/du_a, (n, 3)
+        if self.native:
+            grad_u = native_pme.project(self.base, self.theta, phi, (1, 4), self.shape)  # dphi/du_a, (n, 3)
+        else:
+            block = phi.index_select(0, self.index).reshape(self.theta.shape[0], 1, -1)
+            grad_u = (block * self.stencil(1)).sum(-1)
         return -grad_u @ self.D.T

@@ -1,4 +1,5 @@
-"""Hand-fused pair kernels in C (``pair_kernels.c``), with hand-written gradients, for CPU tensors.
+"""Hand-fused pair kernels in C (``pair_kernels.c``; PME's stencils in ``pme_kernels.c``, wrapped by
+:mod:`pinnff.physics.native.pme`), with hand-written gradients, for CPU tensors.
 
 A pair term run as torch operators reads and writes every (k,) row once per
 operator, and gathers per-atom data onto pairs and scatters it back; on a
@@ -9,7 +10,7 @@ accumulators in double precision). Each is a :class:`torch.autograd.Function`
 whose backward is the analytic gradient (first order; under ``create_graph``
 the backward runs the torch formula, so higher derivatives stay exact).
 
-The C source is compiled once per machine with the system C compiler
+The C sources are compiled once per machine with the system C compiler
 (``cc -O3 -fno-math-errno -fopenmp``) into ``$PINNFF_CACHE_DIR`` (default ``~/.cache/pinnff``),
 under a name that hashes the source, flags and compiler, written atomically
 (concurrent jobs are safe). Where no compiler works, or for CUDA tensors,
@@ -34,11 +35,11 @@ import torch
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("pair_kernels.c")
+SOURCES = (Path(__file__).with_name("pair_kernels.c"), Path(__file__).with_name("pme_kernels.c"))
 FLAGS = ("-O3", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC")
 _state: dict = {"enabled": True, "library": None, "failed": False}
 KERNELS = ("dipole_field", "dipole_field_pair_grad", "vdw_pairs", "vdw_pairs_grad", "ct_pairs", "ct_pairs_grad",
-           "valence", "multipole_pairs", "permanent_field")
+           "valence", "multipole_pairs", "permanent_field", "pme_spread", "pme_project")
 
 
 def use(enabled: bool) -> None:
@@ -58,17 +59,18 @@ def _cache_dir() -> Path:
 
 
 def _build(compiler: str) -> Path:
-    """The shared library for this source, flags, compiler and machine: built once, atomically."""
+    """The shared library for these sources, flags, compiler and machine: built once, atomically."""
     version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False).stdout
-    digest = hashlib.sha256("\n".join([SOURCE.read_text(), " ".join(FLAGS), version, platform.machine()])
-                            .encode()).hexdigest()[:16]
+    digest = hashlib.sha256("\n".join([*(source.read_text() for source in SOURCES), " ".join(FLAGS), version,
+                                       platform.machine()]).encode()).hexdigest()[:16]
     target = _cache_dir() / f"pair_kernels-{digest}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / target.name
-        result = subprocess.run([compiler, *FLAGS, "-o", str(built), str(SOURCE)], capture_output=True, text=True)
+        result = subprocess.run([compiler, *FLAGS, "-o", str(built), *map(str, SOURCES)], capture_output=True,
+                                text=True)
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "compiler failed")
         os.replace(built, target)
@@ -113,8 +115,11 @@ def _suffix(t: torch.Tensor) -> str:
 
 
 def _call(name: str, *args) -> None:
-    if getattr(_library(), name)(*args) != 0:
+    code = getattr(_library(), name)(*args)
+    if code == 1:
         raise MemoryError(f"native kernel {name}: allocation failed")
+    if code != 0:
+        raise ValueError(f"native kernel {name}: arguments out of its range (code {code})")
 
 
 def _field(i, j, rv, f3, f5, m) -> torch.Tensor:
