@@ -158,8 +158,8 @@ class PMEGrid:
 
     def stencil(self, level: int) -> torch.Tensor:
         """Spline products (n, c, order^3) of derivative order ``level`` (0: c = 1, 1: c = 3, 2: c = 6;
-        rows in :data:`pinnff.physics.native.pme.DERIVATIVES` order), built once per geometry (the torch path). Kept as separate
-        tensors so the backward pass never pads slices of a larger one."""
+        rows in :data:`pinnff.physics.native.pme.DERIVATIVES` order), built once per geometry (the torch
+        path). Kept as separate tensors so the backward pass never pads slices of a larger one."""
         if level not in self._stencils:
             self._stencils[level] = native_pme.stencils_torch(self.theta, LEVEL_ROWS[level])
         return self._stencils[level]
@@ -205,21 +205,21 @@ class PMEGrid:
 
     def _spread_native(self, q, d, Q) -> torch.Tensor:
         """:meth:`_spread` by the C kernel: the multipoles as coefficients of the stencil rows they need."""
-        columns = {}
+        levels = {}  # derivative order -> (n, its rows) fractional coefficients
         if q is not None:
-            columns[0] = q[:, None]
+            levels[0] = q[:, None]
         if d is not None:
-            columns[1] = d @ self.D
+            levels[1] = d @ self.D
         if Q is not None:
             qf = self.D.T @ Q @ self.D
-            columns[4] = torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
-                                      2.0 * qf[:, 1, 2]], dim=1)
-        widths = {0: 1, 1: 3, 4: 6}
-        lo, hi = min(columns), max(c + widths[c] for c in columns)
+            levels[2] = torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
+                                     2.0 * qf[:, 1, 2]], dim=1)
+        first, last = min(levels), max(levels)
         n = self.theta.shape[0]
-        parts = [columns.get(c, self.theta.new_zeros(n, widths[c])) for c in (0, 1, 4) if lo <= c < hi]
+        parts = [levels[k] if k in levels else self.theta.new_zeros(n, LEVEL_ROWS[k][1] - LEVEL_ROWS[k][0])
+                 for k in range(first, last + 1)]
         coef = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return native_pme.spread(self.base, self.theta, coef, (lo, hi), self.shape)
+        return native_pme.spread(self.base, self.theta, coef, (LEVEL_ROWS[first][0], LEVEL_ROWS[last][1]), self.shape)
 
     def _potential(self, grid: torch.Tensor) -> torch.Tensor:
         """Reciprocal-space potential on the grid (K1 K2 K3,) of a charge grid (e/A with f = 1)."""
