@@ -79,6 +79,14 @@ def _project(base, theta, grid, rows, shape, coef=None, projections=True, theta_
     return proj, grad_theta
 
 
+def _formula_gradients(output: torch.Tensor, inputs, g: torch.Tensor) -> list:
+    """Differentiable gradients of ``output`` (a torch formula's) weighted by ``g``, for each (tensor, needed)
+    of ``inputs``; None where not needed."""
+    wanted = [t for t, need in inputs if need]
+    grads = iter(torch.autograd.grad(output, wanted, g, create_graph=True))
+    return [next(grads) if need else None for _, need in inputs]
+
+
 class _Spread(torch.autograd.Function):
     @staticmethod
     def forward(ctx, base, theta, coef, rows, shape):
@@ -91,10 +99,8 @@ class _Spread(torch.autograd.Function):
         base, theta, coef = ctx.saved_tensors
         need_theta, need_coef = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
-            wanted = [t for t, n in ((theta, need_theta), (coef, need_coef)) if n]
-            grads = iter(torch.autograd.grad(spread_torch(base, theta, coef, ctx.rows, ctx.shape), wanted, g,
-                                             create_graph=True))
-            return None, next(grads) if need_theta else None, next(grads) if need_coef else None, None, None
+            return None, *_formula_gradients(spread_torch(base, theta, coef, ctx.rows, ctx.shape),
+                                             ((theta, need_theta), (coef, need_coef)), g), None, None
         g = g.contiguous()
         proj, grad_theta = _project(base, theta, g, ctx.rows, ctx.shape, coef if need_theta else None,
                                     projections=need_coef, theta_gradient=need_theta)
@@ -113,10 +119,8 @@ class _Project(torch.autograd.Function):
         base, theta, grid = ctx.saved_tensors
         need_theta, need_grid = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         if torch.is_grad_enabled():  # create_graph: the torch formula's gradient, itself differentiable
-            wanted = [t for t, n in ((theta, need_theta), (grid, need_grid)) if n]
-            grads = iter(torch.autograd.grad(project_torch(base, theta, grid, ctx.rows, ctx.shape), wanted, g,
-                                             create_graph=True))
-            return None, next(grads) if need_theta else None, next(grads) if need_grid else None, None, None
+            return None, *_formula_gradients(project_torch(base, theta, grid, ctx.rows, ctx.shape),
+                                             ((theta, need_theta), (grid, need_grid)), g), None, None
         g = g.contiguous()
         grad_grid = _spread(base, theta, g, ctx.rows, ctx.shape) if need_grid else None
         grad_theta = _project(base, theta, grid, ctx.rows, ctx.shape, g, projections=False,

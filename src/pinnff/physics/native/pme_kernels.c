@@ -35,6 +35,16 @@ static inline int64_t pme_wrap(int64_t x, int64_t k) {
     return m < 0 ? m + k : m;
 }
 
+/* Grid indices along each axis of an atom's stencil points t = 0..order-1: (base - t) mod K. */
+static inline void pme_indices(const int64_t *base, int order, int64_t k0, int64_t k1, int64_t k2,
+                               int64_t *i0, int64_t *i1, int64_t *i2) {
+    for (int s = 0; s < order; ++s) {
+        i0[s] = pme_wrap(base[0] - s, k0);
+        i1[s] = pme_wrap(base[1] - s, k1);
+        i2[s] = pme_wrap(base[2] - s, k2);
+    }
+}
+
 #define DEFINE_PME(REAL, SUFFIX)                                                             \
 int pme_spread_##SUFFIX(int64_t n, int order, const int64_t *base, const REAL *theta,       \
                         const REAL *coef, int c_lo, int c_hi, int64_t k0, int64_t k1,        \
@@ -54,11 +64,7 @@ int pme_spread_##SUFFIX(int64_t n, int order, const int64_t *base, const REAL *t
         for (int64_t a = lo; a < hi; ++a) {                                                  \
             const REAL *th = theta + a * 9 * order, *ca = coef + a * nc;                     \
             int64_t i0[PME_MAX_ORDER], i1[PME_MAX_ORDER], i2[PME_MAX_ORDER];                 \
-            for (int s = 0; s < order; ++s) {                                                \
-                i0[s] = pme_wrap(base[3 * a] - s, k0);                                       \
-                i1[s] = pme_wrap(base[3 * a + 1] - s, k1);                                   \
-                i2[s] = pme_wrap(base[3 * a + 2] - s, k2);                                   \
-            }                                                                                \
+            pme_indices(base + 3 * a, order, k0, k1, k2, i0, i1, i2);                        \
             /* P[dz][s0][s1] = sum over rows c of z-order dz of coef_c x_c[s0] y_c[s1]: then the stencil \
              * sum is sum_dz P[dz] z_dz[s2], order^2 (rows + 3 order) products instead of rows order^3 */ \
             double P[3][PME_MAX_ORDER * PME_MAX_ORDER];                                      \
@@ -105,11 +111,7 @@ int pme_project_##SUFFIX(int64_t n, int order, const int64_t *base, const REAL *
         const REAL *th = theta + a * 9 * p;                                                  \
         double local[PME_MAX_ORDER * PME_MAX_ORDER * PME_MAX_ORDER];                         \
         int64_t i0[PME_MAX_ORDER], i1[PME_MAX_ORDER], i2[PME_MAX_ORDER];                     \
-        for (int s = 0; s < p; ++s) {                                                        \
-            i0[s] = pme_wrap(base[3 * a] - s, k0);                                           \
-            i1[s] = pme_wrap(base[3 * a + 1] - s, k1);                                       \
-            i2[s] = pme_wrap(base[3 * a + 2] - s, k2);                                       \
-        }                                                                                    \
+        pme_indices(base + 3 * a, p, k0, k1, k2, i0, i1, i2);                                \
         for (int s0 = 0; s0 < p; ++s0)                                                       \
             for (int s1 = 0; s1 < p; ++s1) {                                                 \
                 const REAL *row = G + (i0[s0] * k1 + i1[s1]) * k2;                           \
