@@ -50,7 +50,8 @@ def vdw_parts(model, data) -> tuple[torch.Tensor, torch.Tensor]:
     from pinnff.physics.vdw import combine, vdw_sites
 
     positions = data["positions"][:data["n_cluster_atoms"]]
-    params = model.atom_parameters(positions, data["n_molecules"], data.get("features"), tiled=data["tiled"])
+    features = model.cluster_rows(data, data["features"]) if "features" in data else None
+    params = model.atom_parameters(positions, data["n_molecules"], features, tiled=data["tiled"])
     n = data["n_cluster_atoms"]
     topology = data["topology"]
     sites = vdw_sites(data["positions"], topology, data["reduction"])[:n]

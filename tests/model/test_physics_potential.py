@@ -124,7 +124,8 @@ def test_pinn_with_a_silent_network_is_the_physics_model_and_its_penalty_sees_th
     clusters = dimers(pool, 3, 6)
     data, pinn_data = physics.prepare(clusters), pinn.prepare(clusters)
     pinn.fit_normalization(pinn_data)
-    network_out = pinn.source.heads.raw(pinn_data["features"], pinn_data["numbers"])
+    network_out = pinn.cluster_rows(pinn_data, pinn.source.heads.raw(pinn_data["features"],
+                                                                  pinn_data["numbers"]))
     assert float(network_out.abs().max()) > 0.05
     assert float(pinn.penalty(pinn_data)) == pytest.approx(
         float(physics.penalty(data)) + 3.0 * float(network_out.pow(2).mean()), rel=1e-12)
@@ -144,14 +145,14 @@ def test_distortion_penalty_prices_only_geometry_dependence_of_the_network(pool)
                             network_weight=2.0, distortion_A=0.2).double()
     data = pinn.prepare(dimers(pool, 2, 7))
     pinn.fit_normalization(data)
-    distortion_term = float(pinn.penalty(data)) - 2.0 * float(pinn.source.heads.raw(data["features"],
-                                                                                    data["numbers"]).pow(2).mean())
+    network_out = pinn.cluster_rows(data, pinn.source.heads.raw(data["features"], data["numbers"]))
+    distortion_term = float(pinn.penalty(data)) - 2.0 * float(network_out.pow(2).mean())
     assert distortion_term > 1e-3
     with torch.no_grad():
         for network in pinn.source.heads.networks:
             network[0].weight.zero_()
             network[0].bias.normal_(generator=torch.Generator().manual_seed(3))
-    constant_output = pinn.source.heads.raw(data["features"], data["numbers"])
+    constant_output = pinn.cluster_rows(data, pinn.source.heads.raw(data["features"], data["numbers"]))
     assert float(constant_output.abs().max()) > 0.05
     assert float(pinn.penalty(data)) == pytest.approx(2.0 * float(constant_output.pow(2).mean()), rel=1e-12)
 

@@ -244,13 +244,16 @@ class PhysicsPotential(torch.nn.Module):
         segment, solved once (liquid-like dimers reuse a few conformers).
 
         Keys: ``positions`` (N, 3) every cluster, then every distinct monomer;
-        ``gather`` (N,) row of the cluster atom each batch atom copies;
+        ``gather`` (N,) row of the cluster atom each batch atom copies; ``copy_rows`` (N,) row of the
+        distinct-monomer atom each batch atom is a rigid copy of (parameters, which depend only on the
+        molecule's own geometry, are computed once per distinct monomer and gathered);
         ``n_cluster_atoms``; ``n_molecules`` (in the clusters); ``topology``; ``all_pairs`` and
         ``inter_pairs`` (pair lists), ``segments``; per term of E_int (each cluster, then each
         molecule of each cluster): ``segment_of`` its segment, ``segment_sample`` its cluster and
-        ``segment_sign`` (+1 cluster, -1 monomer); ``tiled`` (priors, types, molecule ids);
-        ``reduction`` (N,) vdW site reductions; ``features`` (PINN only); ``shells`` (environment
-        correction only); ``n_samples``.
+        ``segment_sign`` (+1 cluster, -1 monomer); ``tiled`` (priors, types, molecule ids) of the
+        cluster molecules and ``distinct_tiled`` of the distinct monomers; ``reduction`` (N,) vdW site
+        reductions; ``features`` (PINN only: descriptors of the distinct monomers' atoms) and their
+        ``numbers``; ``shells`` (environment correction only); ``n_samples``.
         """
         if not clusters:
             raise InputError("no clusters to prepare")
@@ -266,18 +269,22 @@ class PhysicsPotential(torch.nn.Module):
         sample = torch.cat([torch.arange(n), torch.arange(n).repeat_interleave(torch.tensor(counts))])
         sign = torch.cat([torch.ones(n), -torch.ones(n_molecules)]).to(cluster_positions.dtype)
         rows = (distinct[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
+        copy_rows = (copy_of[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
         data = {"positions": torch.cat([cluster_positions, cluster_positions.index_select(0, rows)]),
                 "gather": torch.cat([torch.arange(n_cluster_atoms), rows]), "n_cluster_atoms": n_cluster_atoms,
+                "copy_rows": torch.cat([copy_rows, torch.arange(len(rows))]).to(cluster_positions.device),
                 "n_molecules": n_molecules, "topology": degdme_topology(n_molecules + len(distinct), self.smiles),
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
                 "segment_of": torch.cat([torch.arange(n), n + copy_of]), "segment_sample": sample,
                 "segment_sign": sign, "n_samples": n}
         t = data["tiled"] = self.tiled(n_molecules, cluster_positions.device)
+        own = data["distinct_tiled"] = self.tiled(len(distinct), cluster_positions.device)
         data["reduction"] = t["reduction"].index_select(0, data["gather"])  # fixed: vdW sites are built once
         if self.kind == "pinn":
             with torch.no_grad():
-                data["features"] = self.source.descriptors(cluster_positions, t["numbers"], mol_id=t["mol_id"])
-            data["numbers"] = t["numbers"]
+                data["features"] = self.source.descriptors(data["positions"][n_cluster_atoms:], own["numbers"],
+                                                           mol_id=own["mol_id"])
+            data["numbers"] = own["numbers"]
         if self.environment is not None:
             with torch.no_grad():
                 data["shells"] = self.environment_shells(cluster_positions, inter_pairs, t)
@@ -293,41 +300,52 @@ class PhysicsPotential(torch.nn.Module):
         return data
 
     def fit_normalization(self, data: dict) -> None:
-        """Standardize the PINN's descriptors on the training batch (nothing to do for the table)."""
+        """Standardize the PINN's descriptors on the training batch's atoms (nothing to do for the table)."""
         if self.kind == "pinn":
-            self.source.heads.fit_normalization(data["features"], data["numbers"])
+            self.source.heads.fit_normalization(self.cluster_rows(data, data["features"]), data["tiled"]["numbers"])
+
+    @staticmethod
+    def cluster_rows(data: dict, distinct: torch.Tensor) -> torch.Tensor:
+        """Rows (n_cluster_atoms, ...) for the cluster atoms of a prepared batch from rows (n_distinct_atoms,
+        ...) of its distinct monomers (each cluster molecule is a rigid copy of one)."""
+        return distinct.index_select(0, data["copy_rows"][:data["n_cluster_atoms"]])
 
     def training_terms(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """E_int (kcal/mol, ``(n_samples,)``) of a prepared batch and its :meth:`penalty`, the PINN's network
         evaluated once for both."""
-        network = self._network(data, "features") if self.kind == "pinn" else None
+        network = self._distinct_network(data) if self.kind == "pinn" else None
         return self.interaction_energies(data, network), self.penalty(data, network)
 
-    def _network(self, data: dict, key: str) -> torch.Tensor:
-        """The PINN network's raw outputs on the fixed descriptors ``data[key]`` of a prepared batch, their
-        standardized inputs built once (again only when the feature statistics change)."""
+    def _network(self, data: dict, key: str, numbers: torch.Tensor) -> torch.Tensor:
+        """The PINN network's raw outputs on the fixed descriptors ``data[key]`` of atoms ``numbers`` of a
+        prepared batch, their standardized inputs built once (again only when the feature statistics
+        change)."""
         heads = self.source.heads
         cache = data.setdefault("network_inputs", {})
         if key not in cache or cache[key].stamp != heads.normalization_stamp():
-            cache[key] = heads.inputs(data[key], data["numbers"])
+            cache[key] = heads.inputs(data[key], numbers)
         return heads.raw(cache[key])
+
+    def _distinct_network(self, data: dict) -> torch.Tensor:
+        """The PINN network's raw outputs (n_distinct_atoms, N_OUTPUTS) on the batch's distinct monomers."""
+        return self._network(data, "features", data["numbers"])
 
     def penalty(self, data: dict, network: torch.Tensor | None = None) -> torch.Tensor:
         """Regularizer added to the training loss (kcal^2/mol^2): ``prior_weight`` times the mean
         square of the per-type raw corrections (zero is the priors) plus, for the PINN,
         ``network_weight`` times the mean square of the network's raw outputs on the training atoms
         (zero is the per-type model) plus the same weight times the mean square change of those
-        outputs when every atom is displaced at random by ``distortion_A`` (RMS per coordinate):
+        outputs when every cluster atom is displaced at random by ``distortion_A`` (RMS per coordinate):
         parameters vary smoothly with geometry. The distorted descriptors are drawn once (seeded)
         and kept in ``data``. With the environment correction, its weight times the mean square of
         its raw output on the training atoms (zero is the molecules' own parameters). ``network``: the
-        network's outputs on the batch where already computed (:meth:`training_terms`)."""
+        network's outputs on the batch's distinct monomers where already computed (:meth:`training_terms`)."""
         loss = self.prior_weight * self.table.raw.pow(2).mean()
         if self.kind == "pinn":
-            raw = self._network(data, "features") if network is None else network
+            raw = self.cluster_rows(data, self._distinct_network(data) if network is None else network)
             if "distorted_features" not in data:
                 data["distorted_features"] = self._distorted_features(data)
-            change = self._network(data, "distorted_features") - raw
+            change = self._network(data, "distorted_features", data["tiled"]["numbers"]) - raw
             loss = loss + self.network_weight * (raw.pow(2).mean() + change.pow(2).mean())
         if self.environment is not None:
             local = self._local(data["shells"], data["tiled"])
@@ -340,23 +358,22 @@ class PhysicsPotential(torch.nn.Module):
         positions = data["positions"][:data["n_cluster_atoms"]]
         noise = torch.randn(positions.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         distorted = positions + self.distortion_A * noise.to(dtype=positions.dtype, device=positions.device)
-        return self.source.descriptors(distorted, data["numbers"], mol_id=data["tiled"]["mol_id"])
+        return self.source.descriptors(distorted, data["tiled"]["numbers"], mol_id=data["tiled"]["mol_id"])
 
     def segment_energies(self, data: dict, network: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-term energies (kcal/mol) of every segment of a prepared batch, each ``(n_segments,)``;
-        ``network``: the PINN network's outputs on the batch where already computed."""
-        positions, t, n = data["positions"], data["tiled"], data["n_cluster_atoms"]
+        ``network``: the PINN network's outputs on the batch's distinct monomers where already computed."""
+        positions, t, own, n = data["positions"], data["tiled"], data["distinct_tiled"], data["n_cluster_atoms"]
         if network is None and self.kind == "pinn":
-            network = self._network(data, "features")
-        raw = self._raw(positions[:n], t, None, None, network)
-        alone = self._bounded(raw, t, None)  # every molecule's parameters without neighbours
+            network = self._distinct_network(data)
+        raw = self._raw(positions[n:], own, None, None, network)
+        alone = self._bounded(raw, own, None)  # every distinct monomer's parameters without neighbours
         if self.environment is None:
-            params = {k: v.index_select(0, data["gather"]) for k, v in alone.items()}
+            params = {k: v.index_select(0, data["copy_rows"]) for k, v in alone.items()}
             pairwise_pairs = data["inter_pairs"]  # the intramolecular pairs cancel exactly
         else:  # cluster atoms see their neighbours; each monomer alone does not
-            in_cluster = self._bounded(raw, t, self._local(data["shells"], t))
-            monomer_rows = data["gather"][n:]
-            params = {k: torch.cat([in_cluster[k], alone[k].index_select(0, monomer_rows)]) for k in alone}
+            in_cluster = self._bounded(self.cluster_rows(data, raw), t, self._local(data["shells"], t))
+            params = {k: torch.cat([in_cluster[k], alone[k]]) for k in alone}
             pairwise_pairs = data["all_pairs"]
         params["vdw_reduction"] = data["reduction"]
         lab = lab_frame(positions, data["topology"], params)  # rotated once for both pair lists
