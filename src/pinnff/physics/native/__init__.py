@@ -365,11 +365,7 @@ class _MultipolePairs(torch.autograd.Function):
             grads = iter(torch.autograd.grad(ctx.formula(i, j, *inputs), wanted, grad_e, create_graph=True))
             return (None, None, *(next(grads) if n else None for n in need), None)
         grad_e = grad_e.contiguous()  # kept alive for the call
-        # every pair gradient is written by the kernel; the per-atom ones only where asked for
-        grads = [torch.empty_like(rv), torch.empty_like(f)] + [
-            torch.empty_like(t) if t is not None and n else None for t, n in zip(inputs[2:], need[2:])]
-        if cp_scale is not None and grads[5] is None:
-            grads[5] = torch.empty_like(cp_scale)
+        grads = [torch.empty_like(t) if t is not None and n else None for t, n in zip(inputs, need)]
         _call(f"multipole_pairs_{_suffix(rv)}", ctypes.c_int64(rows.shape[0]), ctypes.c_int64(i.shape[0]), _ptr(i),
               _ptr(j), _ptr(rv), _ptr(f), _ptr(rows), _ptr(core), _ptr(alpha), _ptr(cp_scale), _ptr(grad_e), None,
               *(_ptr(g) for g in grads), None, None, ctypes.c_int(torch.get_num_threads()))
@@ -403,9 +399,8 @@ def multipole_pairs(i: torch.Tensor, j: torch.Tensor, rv: torch.Tensor, f: torch
         total = ctypes.c_double()
         pairs = None if owners is None else torch.empty_like(tensors[1][0])
         wanted = [t is not None and t.requires_grad for t in tensors]
-        # the pair gradients are always written; the per-atom ones only where wanted
-        grads = [torch.empty_like(t) if t is not None and (w or n < 2 or n == 5) else None
-                 for n, (t, w) in enumerate(zip(tensors, wanted))]
+        # every gradient only where wanted (the pair vectors' and radial factors' cost a third of the pass)
+        grads = [torch.empty_like(t) if t is not None and w else None for t, w in zip(tensors, wanted)]
         _call(f"multipole_pairs_{_suffix(tensors[0])}", ctypes.c_int64(tensors[2].shape[0]),
               ctypes.c_int64(i.shape[0]), _ptr(i), _ptr(j), *(_ptr(t) for t in tensors), None, None,
               *(_ptr(g) for g in grads), ctypes.byref(total), _ptr(pairs), ctypes.c_int(torch.get_num_threads()))

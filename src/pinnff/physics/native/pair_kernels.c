@@ -435,7 +435,7 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
      * grad_e NULL the gradients of the sum (unit weights), the sum itself in total and, where \
      * energy_pairs is given, each pair's energy (k,) */                                      \
     if (threads < 1) threads = 1;                                                            \
-    int backward = energy == NULL, cp = cp_scale != NULL;                                    \
+    int backward = energy == NULL, cp = cp_scale != NULL, geo = grad_rv != NULL;            \
     double sum_e = 0.0;                                                                      \
     double *acc = NULL;                                                                      \
     if (backward) {                                                                          \
@@ -495,14 +495,16 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
             if (energy_pairs) energy_pairs[p] = (REAL)e;                                     \
             double w = grad_e ? grad_e[p] : 1.0;                                             \
             if (w == 0.0) {                                                                  \
-                for (int m = 0; m < 5; ++m) grad_f[m * k + p] = 0;                           \
-                for (int c = 0; c < 3; ++c) grad_rv[c * k + p] = 0;                          \
+                if (grad_f) for (int m = 0; m < 5; ++m) grad_f[m * k + p] = 0;               \
+                if (geo) for (int c = 0; c < 3; ++c) grad_rv[c * k + p] = 0;                 \
                 if (cp && grad_cp_scale) grad_cp_scale[p] = 0;                               \
                 continue;                                                                    \
             }                                                                                \
-            grad_f[p] = (REAL)(w * t1); grad_f[k + p] = (REAL)(w * t2);                      \
-            grad_f[2 * k + p] = (REAL)(w * t3); grad_f[3 * k + p] = (REAL)(w * t4);          \
-            grad_f[4 * k + p] = (REAL)(w * t5);                                              \
+            if (grad_f) {                                                                    \
+                grad_f[p] = (REAL)(w * t1); grad_f[k + p] = (REAL)(w * t2);                  \
+                grad_f[2 * k + p] = (REAL)(w * t3); grad_f[3 * k + p] = (REAL)(w * t4);      \
+                grad_f[4 * k + p] = (REAL)(w * t5);                                          \
+            }                                                                                \
             double a_t1 = w * F[0], a_t2 = w * F[1], a_t3 = w * F[2], a_t4 = w * F[3], a_t5 = w * F[4]; \
             double a_ci = 0, a_ck = 0, a_zi = 0, a_zk = 0, a_vi = 0, a_vk = 0, a_t3mm = 0;   \
             double a_dir = 0, a_dkr = 0, a_dik = 0, a_qir = 0, a_qkr = 0;                    \
@@ -522,19 +524,25 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
                 double a_gv[5] = {w * vi * vk, w * (vk * dir - vi * dkr + dik),              \
                                   w * (vi * qkr + vk * qir + t3mm), w * t4, w * t5};         \
                 for (int m = 0; m < 3; ++m) {                                                \
-                    double drr = -(2.0 * m + 1.0) * rr[m] / r;                               \
                     a_s += a_gi[m] * cdi[m] * rr[m] + a_gk[m] * cdk[m] * rr[m];              \
-                    a_r += a_gi[m] * s * (cddi[m] * ai_ * rr[m] + cdi[m] * drr)              \
-                         + a_gk[m] * s * (cddk[m] * ak_ * rr[m] + cdk[m] * drr);             \
                     a_ai += a_gi[m] * s * cddi[m] * r * rr[m];                               \
                     a_ak += a_gk[m] * s * cddk[m] * r * rr[m];                               \
                 }                                                                            \
                 for (int m = 0; m < 5; ++m) {                                                \
-                    double drr = -(2.0 * m + 1.0) * rr[m] / r;                               \
                     a_s += a_gv[m] * vvd[m] * rr[m];                                         \
-                    a_r += a_gv[m] * s * (vvr[m] * rr[m] + vvd[m] * drr);                    \
                     a_ai += a_gv[m] * s * vva[m] * rr[m];                                    \
                     a_ak += a_gv[m] * s * vvk[m] * rr[m];                                    \
+                }                                                                            \
+                if (geo) {                                                                   \
+                    for (int m = 0; m < 3; ++m) {                                            \
+                        double drr = -(2.0 * m + 1.0) * rr[m] / r;                           \
+                        a_r += a_gi[m] * s * (cddi[m] * ai_ * rr[m] + cdi[m] * drr)          \
+                             + a_gk[m] * s * (cddk[m] * ak_ * rr[m] + cdk[m] * drr);         \
+                    }                                                                        \
+                    for (int m = 0; m < 5; ++m) {                                            \
+                        double drr = -(2.0 * m + 1.0) * rr[m] / r;                           \
+                        a_r += a_gv[m] * s * (vvr[m] * rr[m] + vvd[m] * drr);                \
+                    }                                                                        \
                 }                                                                            \
                 a_ci += a_vi; a_zi -= a_vi; a_ck += a_vk; a_zk -= a_vk;                      \
             }                                                                                \
@@ -562,11 +570,11 @@ int multipole_pairs_##SUFFIX(int64_t n, int64_t k, const int64_t *pi, const int6
                     ak[4 + 3 * c + d] += a_qk_r[c] * R[d] + a_qiqk * Qi[3 * c + d];          \
                     a_R[d] += a_qi_r[c] * Qi[3 * c + d] + a_qk_r[c] * Qk[3 * c + d];         \
                 }                                                                            \
-            if (cp) for (int c = 0; c < 3; ++c) a_R[c] += a_r * R[c] / r;                    \
-            for (int c = 0; c < 3; ++c) {                                                    \
-                grad_rv[c * k + p] = (REAL)a_R[c];                                           \
-                ai[1 + c] += a_di[c]; ak[1 + c] += a_dk[c];                                  \
+            if (geo) {                                                                       \
+                if (cp) for (int c = 0; c < 3; ++c) a_R[c] += a_r * R[c] / r;                \
+                for (int c = 0; c < 3; ++c) grad_rv[c * k + p] = (REAL)a_R[c];               \
             }                                                                                \
+            for (int c = 0; c < 3; ++c) { ai[1 + c] += a_di[c]; ak[1 + c] += a_dk[c]; }      \
             ai[0] += a_ci; ak[0] += a_ck;                                                    \
             if (cp) {                                                                        \
                 ai[13] += a_zi; ak[13] += a_zk; ai[14] += a_ai; ak[14] += a_ak;              \
