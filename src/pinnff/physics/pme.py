@@ -156,13 +156,13 @@ class PMEGrid:
         self._last = None  # (multipoles, (grid, potential)) of the latest spread
         self.influence = self._influence(cell, settings.beta)
 
-    def stencil(self, level: int) -> torch.Tensor:
-        """Spline products (n, c, order^3) of derivative order ``level`` (0: c = 1, 1: c = 3, 2: c = 6;
-        rows in :data:`pinnff.physics.native.pme.DERIVATIVES` order), built once per geometry (the torch
+    def stencil(self, rows: tuple[int, int]) -> torch.Tensor:
+        """Spline products (n, hi - lo, order^3) of the stencil rows ``rows`` = (lo, hi) of
+        :data:`pinnff.physics.native.pme.DERIVATIVES`, built once per geometry and row range (the torch
         path). Kept as separate tensors so the backward pass never pads slices of a larger one."""
-        if level not in self._stencils:
-            self._stencils[level] = native_pme.stencils_torch(self.theta, LEVEL_ROWS[level])
-        return self._stencils[level]
+        if rows not in self._stencils:
+            self._stencils[rows] = native_pme.stencils_torch(self.theta, rows)
+        return self._stencils[rows]
 
     def _influence(self, cell: torch.Tensor, beta: float) -> torch.Tensor:
         """G(m) on the rfft half-grid (K1, K2, K3 // 2 + 1), zero at m = 0."""
@@ -185,26 +185,17 @@ class PMEGrid:
         return torch.where(zero, torch.zeros_like(green), green * bsp)
 
     def _spread(self, q, d, Q) -> torch.Tensor:
-        """Charge grid (K1 K2 K3,) of the multipoles (any of q (n,), d (n, 3), Q (n, 3, 3) may be None)."""
+        """Charge grid (K1 K2 K3,) of the multipoles (any of q (n,), d (n, 3), Q (n, 3, 3) may be None), by the
+        C kernel or the torch formula, from their coefficients on the stencil rows they need."""
+        coef, rows = self._coefficients(q, d, Q)
         if self.native:
-            return self._spread_native(q, d, Q)
-        block = None
-        if q is not None:
-            block = q[:, None] * self.stencil(0)[:, 0]
-        if d is not None:
-            part = ((d @ self.D)[:, :, None] * self.stencil(1)).sum(1)
-            block = part if block is None else block + part
-        if Q is not None:
-            qf = self.D.T @ Q @ self.D
-            coef = torch.stack([qf[:, 0, 0], qf[:, 1, 1], qf[:, 2, 2], 2.0 * qf[:, 0, 1], 2.0 * qf[:, 0, 2],
-                                2.0 * qf[:, 1, 2]], dim=1)
-            part = (coef[:, :, None] * self.stencil(2)).sum(1)
-            block = part if block is None else block + part
-        grid = block.new_zeros(self.shape[0] * self.shape[1] * self.shape[2])
-        return grid.index_add(0, self.index, block.reshape(-1))
+            return native_pme.spread(self.base, self.theta, coef, rows, self.shape)
+        return native_pme.spread_stencils(self.stencil(rows), coef, self.index,
+                                          self.shape[0] * self.shape[1] * self.shape[2])
 
-    def _spread_native(self, q, d, Q) -> torch.Tensor:
-        """:meth:`_spread` by the C kernel: the multipoles as coefficients of the stencil rows they need."""
+    def _coefficients(self, q, d, Q) -> tuple[torch.Tensor, tuple[int, int]]:
+        """The multipoles as fractional coefficients (n, hi - lo) of the stencil rows (lo, hi) they span
+        (a level between two given ones, such as the dipoles of charges and quadrupoles, is zero)."""
         levels = {}  # derivative order -> (n, its rows) fractional coefficients
         if q is not None:
             levels[0] = q[:, None]
@@ -219,7 +210,7 @@ class PMEGrid:
         parts = [levels[k] if k in levels else self.theta.new_zeros(n, LEVEL_ROWS[k][1] - LEVEL_ROWS[k][0])
                  for k in range(first, last + 1)]
         coef = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return native_pme.spread(self.base, self.theta, coef, (LEVEL_ROWS[first][0], LEVEL_ROWS[last][1]), self.shape)
+        return coef, (LEVEL_ROWS[first][0], LEVEL_ROWS[last][1])
 
     def _potential(self, grid: torch.Tensor) -> torch.Tensor:
         """Reciprocal-space potential on the grid (K1 K2 K3,) of a charge grid (e/A with f = 1)."""
@@ -244,9 +235,9 @@ class PMEGrid:
         """Reciprocal-space field (n, 3) e/A^2 at every site (each site's own screening cloud
         included; :func:`ewald.self_field` removes the dipoles' share)."""
         _, phi = self._solve(q, d, Q)
+        rows = LEVEL_ROWS[1]  # dphi/du_a, (n, 3)
         if self.native:
-            grad_u = native_pme.project(self.base, self.theta, phi, (1, 4), self.shape)  # dphi/du_a, (n, 3)
+            grad_u = native_pme.project(self.base, self.theta, phi, rows, self.shape)
         else:
-            block = phi.index_select(0, self.index).reshape(self.theta.shape[0], 1, -1)
-            grad_u = (block * self.stencil(1)).sum(-1)
+            grad_u = native_pme.project_stencils(self.stencil(rows), phi, self.index)
         return -grad_u @ self.D.T

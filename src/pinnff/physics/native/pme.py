@@ -43,17 +43,28 @@ def stencils_torch(theta: torch.Tensor, rows: tuple[int, int]) -> torch.Tensor:
     return w.reshape(w.shape[0], w.shape[1], -1)
 
 
+def spread_stencils(stencils: torch.Tensor, coef: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
+    """Charge grid (size,) of coefficients ``coef`` (n, c) on the spline products ``stencils`` (n, c, p^3)
+    at the flat grid indices ``index`` (n p^3,) (the torch formula of :func:`spread`)."""
+    block = (coef[:, :, None] * stencils).sum(1)
+    return block.new_zeros(size).index_add(0, index, block.reshape(-1))
+
+
+def project_stencils(stencils: torch.Tensor, grid: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Projections (n, c) of ``grid`` on the spline products ``stencils`` (n, c, p^3) at the flat grid indices
+    ``index`` (n p^3,) (the torch formula of :func:`project`)."""
+    return (grid.index_select(0, index).reshape(stencils.shape[0], 1, -1) * stencils).sum(-1)
+
+
 def spread_torch(base, theta, coef, rows, shape) -> torch.Tensor:
     """Charge grid (K0 K1 K2,) of coefficients ``coef`` (n, hi - lo) (the torch formula)."""
-    block = (coef[:, :, None] * stencils_torch(theta, rows)).sum(1)
-    grid = block.new_zeros(shape[0] * shape[1] * shape[2])
-    return grid.index_add(0, grid_index(base, theta.shape[-1], shape).reshape(-1), block.reshape(-1))
+    return spread_stencils(stencils_torch(theta, rows), coef, grid_index(base, theta.shape[-1], shape).reshape(-1),
+                           shape[0] * shape[1] * shape[2])
 
 
 def project_torch(base, theta, grid, rows, shape) -> torch.Tensor:
     """Projections (n, hi - lo) of ``grid`` (K0 K1 K2,) on the atoms' stencils (the torch formula)."""
-    local = grid.index_select(0, grid_index(base, theta.shape[-1], shape).reshape(-1)).reshape(base.shape[0], 1, -1)
-    return (local * stencils_torch(theta, rows)).sum(-1)
+    return project_stencils(stencils_torch(theta, rows), grid, grid_index(base, theta.shape[-1], shape).reshape(-1))
 
 
 def _args(base, theta):
