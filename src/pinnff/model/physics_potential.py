@@ -244,9 +244,9 @@ class PhysicsPotential(torch.nn.Module):
         segment, solved once (liquid-like dimers reuse a few conformers).
 
         Keys: ``positions`` (N, 3) every cluster, then every distinct monomer;
-        ``gather`` (N,) row of the cluster atom each batch atom copies; ``copy_rows`` (N,) row of the
-        distinct-monomer atom each batch atom is a rigid copy of (parameters, which depend only on the
-        molecule's own geometry, are computed once per distinct monomer and gathered);
+        ``copy_rows`` (N,) row of the distinct-monomer atom each batch atom is a rigid copy of
+        (parameters, which depend only on the molecule's own geometry, are computed once per distinct
+        monomer and gathered);
         ``n_cluster_atoms``; ``n_molecules`` (in the clusters); ``topology``; ``all_pairs`` and
         ``inter_pairs`` (pair lists), ``segments``; per term of E_int (each cluster, then each
         molecule of each cluster): ``segment_of`` its segment, ``segment_sample`` its cluster and
@@ -268,18 +268,20 @@ class PhysicsPotential(torch.nn.Module):
         n = len(clusters)
         sample = torch.cat([torch.arange(n), torch.arange(n).repeat_interleave(torch.tensor(counts))])
         sign = torch.cat([torch.ones(n), -torch.ones(n_molecules)]).to(cluster_positions.dtype)
-        rows = (distinct[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
-        copy_rows = (copy_of[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
+        def atom_rows(molecules: torch.Tensor) -> torch.Tensor:  # every atom row of these molecules
+            return (molecules[:, None] * self.n_atoms + torch.arange(self.n_atoms)).reshape(-1)
+
+        rows = atom_rows(distinct)
         data = {"positions": torch.cat([cluster_positions, cluster_positions.index_select(0, rows)]),
-                "gather": torch.cat([torch.arange(n_cluster_atoms), rows]), "n_cluster_atoms": n_cluster_atoms,
-                "copy_rows": torch.cat([copy_rows, torch.arange(len(rows))]).to(cluster_positions.device),
+                "n_cluster_atoms": n_cluster_atoms,
+                "copy_rows": torch.cat([atom_rows(copy_of), torch.arange(len(rows))]).to(cluster_positions.device),
                 "n_molecules": n_molecules, "topology": degdme_topology(n_molecules + len(distinct), self.smiles),
                 "all_pairs": all_pairs, "inter_pairs": inter_pairs, "segments": segments,
                 "segment_of": torch.cat([torch.arange(n), n + copy_of]), "segment_sample": sample,
                 "segment_sign": sign, "n_samples": n}
         t = data["tiled"] = self.tiled(n_molecules, cluster_positions.device)
         own = data["distinct_tiled"] = self.tiled(len(distinct), cluster_positions.device)
-        data["reduction"] = t["reduction"].index_select(0, data["gather"])  # fixed: vdW sites are built once
+        data["reduction"] = own["reduction"].index_select(0, data["copy_rows"])  # fixed: vdW sites built once
         if self.kind == "pinn":
             with torch.no_grad():
                 data["features"] = self.source.descriptors(data["positions"][n_cluster_atoms:], own["numbers"],

@@ -156,13 +156,13 @@ class PMEGrid:
         self._last = None  # (multipoles, (grid, potential)) of the latest spread
         self.influence = self._influence(cell, settings.beta)
 
-    def stencil(self, rows: tuple[int, int]) -> torch.Tensor:
-        """Spline products (n, hi - lo, order^3) of the stencil rows ``rows`` = (lo, hi) of
-        :data:`pinnff.physics.native.pme.DERIVATIVES`, built once per geometry and row range (the torch
+    def stencil(self, level: int) -> torch.Tensor:
+        """Spline products (n, c, order^3) of derivative order ``level`` (0: c = 1, 1: c = 3, 2: c = 6;
+        rows in :data:`pinnff.physics.native.pme.DERIVATIVES` order), built once per geometry (the torch
         path). Kept as separate tensors so the backward pass never pads slices of a larger one."""
-        if rows not in self._stencils:
-            self._stencils[rows] = native_pme.stencils_torch(self.theta, rows)
-        return self._stencils[rows]
+        if level not in self._stencils:
+            self._stencils[level] = native_pme.stencils_torch(self.theta, LEVEL_ROWS[level])
+        return self._stencils[level]
 
     def _influence(self, cell: torch.Tensor, beta: float) -> torch.Tensor:
         """G(m) on the rfft half-grid (K1, K2, K3 // 2 + 1), zero at m = 0."""
@@ -190,8 +190,9 @@ class PMEGrid:
         coef, rows = self._coefficients(q, d, Q)
         if self.native:
             return native_pme.spread(self.base, self.theta, coef, rows, self.shape)
-        return native_pme.spread_stencils(self.stencil(rows), coef, self.index,
-                                          self.shape[0] * self.shape[1] * self.shape[2])
+        parts = [(coef[:, lo - rows[0]:hi - rows[0]], self.stencil(level)) for level, (lo, hi) in LEVEL_ROWS.items()
+                 if rows[0] <= lo and hi <= rows[1]]
+        return native_pme.spread_stencils(parts, self.index, self.shape[0] * self.shape[1] * self.shape[2])
 
     def _coefficients(self, q, d, Q) -> tuple[torch.Tensor, tuple[int, int]]:
         """The multipoles as fractional coefficients (n, hi - lo) of the stencil rows (lo, hi) they span
@@ -235,9 +236,8 @@ class PMEGrid:
         """Reciprocal-space field (n, 3) e/A^2 at every site (each site's own screening cloud
         included; :func:`ewald.self_field` removes the dipoles' share)."""
         _, phi = self._solve(q, d, Q)
-        rows = LEVEL_ROWS[1]  # dphi/du_a, (n, 3)
-        if self.native:
-            grad_u = native_pme.project(self.base, self.theta, phi, rows, self.shape)
+        if self.native:  # dphi/du_a, (n, 3)
+            grad_u = native_pme.project(self.base, self.theta, phi, LEVEL_ROWS[1], self.shape)
         else:
-            grad_u = native_pme.project_stencils(self.stencil(rows), phi, self.index)
+            grad_u = native_pme.project_stencils(self.stencil(1), phi, self.index)
         return -grad_u @ self.D.T

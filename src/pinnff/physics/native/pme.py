@@ -43,10 +43,10 @@ def stencils_torch(theta: torch.Tensor, rows: tuple[int, int]) -> torch.Tensor:
     return w.reshape(w.shape[0], w.shape[1], -1)
 
 
-def spread_stencils(stencils: torch.Tensor, coef: torch.Tensor, index: torch.Tensor, size: int) -> torch.Tensor:
-    """Charge grid (size,) of coefficients ``coef`` (n, c) on the spline products ``stencils`` (n, c, p^3)
-    at the flat grid indices ``index`` (n p^3,) (the torch formula of :func:`spread`)."""
-    block = (coef[:, :, None] * stencils).sum(1)
+def spread_stencils(parts, index: torch.Tensor, size: int) -> torch.Tensor:
+    """Charge grid (size,) of the sum over ``parts``, pairs of coefficients (n, c) and their spline products
+    (n, c, p^3), at the flat grid indices ``index`` (n p^3,) (the torch formula of :func:`spread`)."""
+    block = sum((coef[:, :, None] * stencils).sum(1) for coef, stencils in parts)
     return block.new_zeros(size).index_add(0, index, block.reshape(-1))
 
 
@@ -58,7 +58,7 @@ def project_stencils(stencils: torch.Tensor, grid: torch.Tensor, index: torch.Te
 
 def spread_torch(base, theta, coef, rows, shape) -> torch.Tensor:
     """Charge grid (K0 K1 K2,) of coefficients ``coef`` (n, hi - lo) (the torch formula)."""
-    return spread_stencils(stencils_torch(theta, rows), coef, grid_index(base, theta.shape[-1], shape).reshape(-1),
+    return spread_stencils([(coef, stencils_torch(theta, rows))], grid_index(base, theta.shape[-1], shape).reshape(-1),
                            shape[0] * shape[1] * shape[2])
 
 
